@@ -32,3 +32,16 @@ export function serviceUrl(key: ServiceKey): string {
     const service: ServiceEndpoint = services[key];
     return `http://${service.alias}:${service.port}`;
 }
+
+/** The path OAuth2-Proxy serves its OIDC callback on, and Entra ID redirects to. */
+export const oauth2CallbackPath = "/oauth2/callback";
+
+/** Returns the public origin of a hostname: always HTTPS, because Cloudflare terminates TLS. */
+export function publicOriginOf(hostname: string): string {
+    return `https://${hostname}`;
+}
+
+/** Returns the OIDC redirect URI for a public origin such as `https://netos.xiberian.net`. */
+export function oauth2CallbackUrl(publicOrigin: string): string {
+    return `${publicOrigin.replace(/\/+$/, "")}${oauth2CallbackPath}`;
+}
