@@ -1,0 +1,271 @@
+import { isIP } from "node:net";
+
+import { serviceUrl, services } from "../services";
+import { parseHttpUpstream } from "./upstreamUrl";
+
+/**
+ * Inputs of the public proxy's `nginx.conf`.
+ *
+ * The file paths default to the `nginxinc/nginx-unprivileged` image (nginx
+ * runs as uid 101, so the pid file and temp files live under /tmp and logs go
+ * to the container's stdout/stderr). Tests point them at a temp dir so the
+ * same file runs as root or non-root.
+ */
+export interface NginxConfigInput {
+    /** Port Nginx listens on. Default: the public proxy port from services.ts (8080). */
+    readonly listenPort?: number;
+    /** Address Nginx binds, e.g. `127.0.0.1` in loopback tests. Default: all addresses. */
+    readonly listenAddress?: string;
+    /** Web app upstream as `http://host:port`. Default: `http://web:3000` from services.ts. */
+    readonly webUpstream?: string;
+    /** API upstream as `http://host:port`. Default: `http://api:8000` from services.ts. */
+    readonly apiUpstream?: string;
+    /**
+     * DNS servers Nginx re-resolves the upstream names with, e.g. `["127.0.0.11"]`
+     * (Docker's embedded DNS). Required when an upstream host is a name; omit
+     * when both upstreams are IP literals.
+     */
+    readonly resolvers?: readonly string[];
+    /** Seconds Nginx caches a resolved upstream address. Default: 10. */
+    readonly resolverValidSeconds?: number;
+    /** Request header the API's development shim reads the user from, e.g. `X-NetOS-User`. */
+    readonly apiUserHeader: string;
+    /** Request header the API's development shim reads the comma-separated roles from, e.g. `X-NetOS-Roles`. */
+    readonly apiRolesHeader: string;
+    /** Maximum request body size in Nginx size syntax (`25m`, `512k`). Default: `25m`. */
+    readonly clientMaxBodySize?: string;
+    /** Path of the pid file. Default: `/tmp/nginx.pid`. */
+    readonly pidPath?: string;
+    /** Directory for the client body and proxy temp files. Default: `/tmp`. */
+    readonly tempDir?: string;
+    /** Error log destination. Default: `/dev/stderr`. */
+    readonly errorLogPath?: string;
+    /** Access log destination. Default: `/dev/stdout`. */
+    readonly accessLogPath?: string;
+    /** Number of worker processes, or `auto`. Default: `auto`. */
+    readonly workerProcesses?: number | "auto";
+}
+
+/** Path of the health endpoint that Nginx answers itself, without proxying. */
+export const nginxHealthPath = "/healthz";
+
+/** Path the Swagger UI of the API is published under. */
+export const docsApiPath = "/docs-api/";
+
+const headerNamePattern = /^[A-Za-z0-9-]+$/;
+const sizePattern = /^[0-9]+[kKmMgG]?$/;
+// Characters that would end or extend an Nginx directive if they reached the file.
+const unsafePathPattern = /[\s"'\\;{}$#]/;
+
+/**
+ * Renders a complete `nginx.conf` (main context included) for the public proxy.
+ *
+ * Routes: `/` to the web app; `/api/` and `/openapi.json` to the API;
+ * `/docs-api/` to FastAPI's Swagger UI at the API's `/docs`; `/healthz`
+ * answered by Nginx itself. Works on Nginx 1.22 and later.
+ *
+ * Throws one error listing every invalid input.
+ */
+export function renderNginxConfig(input: NginxConfigInput): string {
+    const listenPort = input.listenPort ?? services.publicProxy.port;
+    const webUpstream = input.webUpstream ?? serviceUrl("web");
+    const apiUpstream = input.apiUpstream ?? serviceUrl("api");
+    const resolvers = input.resolvers ?? [];
+    const resolverValidSeconds = input.resolverValidSeconds ?? 10;
+    const clientMaxBodySize = input.clientMaxBodySize ?? "25m";
+    const pidPath = input.pidPath ?? "/tmp/nginx.pid";
+    const tempDir = (input.tempDir ?? "/tmp").replace(/\/+$/, "");
+    const errorLogPath = input.errorLogPath ?? "/dev/stderr";
+    const accessLogPath = input.accessLogPath ?? "/dev/stdout";
+    const workerProcesses = input.workerProcesses ?? "auto";
+
+    const problems: string[] = [];
+    const check = (ok: boolean, message: string): void => {
+        if (!ok) {
+            problems.push(message);
+        }
+    };
+
+    check(Number.isInteger(listenPort) && listenPort > 0 && listenPort < 65536, `listenPort must be an integer from 1 to 65535 (received ${listenPort}).`);
+    check(input.listenAddress === undefined || isIP(input.listenAddress) !== 0, `listenAddress must be an IP address such as 127.0.0.1 (received "${input.listenAddress}").`);
+    check(headerNamePattern.test(input.apiUserHeader), `apiUserHeader must be an HTTP header name of letters, digits and hyphens (received "${input.apiUserHeader}").`);
+    check(headerNamePattern.test(input.apiRolesHeader), `apiRolesHeader must be an HTTP header name of letters, digits and hyphens (received "${input.apiRolesHeader}").`);
+    check(input.apiUserHeader.toLowerCase() !== input.apiRolesHeader.toLowerCase(), `apiUserHeader and apiRolesHeader must differ (both are "${input.apiUserHeader}").`);
+    check(sizePattern.test(clientMaxBodySize), `clientMaxBodySize must be a size such as 25m or 512k (received "${clientMaxBodySize}").`);
+    check(Number.isInteger(resolverValidSeconds) && resolverValidSeconds > 0, `resolverValidSeconds must be a positive integer (received ${resolverValidSeconds}).`);
+    check(workerProcesses === "auto" || (Number.isInteger(workerProcesses) && workerProcesses > 0), `workerProcesses must be a positive integer or "auto" (received ${workerProcesses}).`);
+    for (const resolver of resolvers) {
+        check(isIP(resolver) !== 0, `resolvers must contain IP addresses such as 127.0.0.11 (received "${resolver}").`);
+    }
+    for (const [name, value] of Object.entries({ pidPath, tempDir, errorLogPath, accessLogPath })) {
+        check(value.startsWith("/") && !unsafePathPattern.test(value), `${name} must be an absolute path without spaces, quotes or ; { } $ # characters (received "${value}").`);
+    }
+
+    const upstreams: Record<string, string> = {};
+    for (const [name, value] of Object.entries({ webUpstream, apiUpstream })) {
+        try {
+            const parsed = parseHttpUpstream(name, value);
+            upstreams[name] = parsed.authority;
+            check(parsed.isIpLiteral || resolvers.length > 0, `${name} "${value}" names a host, so resolvers must list a DNS server (e.g. ["127.0.0.11"] for Docker); only IP literal upstreams work without one.`);
+        } catch (error) {
+            problems.push((error as Error).message);
+        }
+    }
+
+    if (problems.length > 0) {
+        throw new Error(`Invalid Nginx configuration input:\n- ${problems.join("\n- ")}`);
+    }
+
+    const listen = input.listenAddress === undefined
+        ? `${listenPort}`
+        : `${isIP(input.listenAddress) === 6 ? `[${input.listenAddress}]` : input.listenAddress}:${listenPort}`;
+
+    const resolverLines = resolvers.length === 0
+        ? ["    # No resolver: both upstreams are IP literals, so nothing needs re-resolving."]
+        : [
+            "    # Re-resolve web and api every few seconds, so a replaced container's new",
+            "    # address is used and a removed one is dropped. Docker's DNS is on 127.0.0.11.",
+            `    resolver ${resolvers.map((r) => (isIP(r) === 6 ? `[${r}]` : r)).join(" ")} valid=${resolverValidSeconds}s ipv6=off;`,
+            "    resolver_timeout 5s;",
+        ];
+
+    const webHeaders = proxyHeaders(input.apiUserHeader, input.apiRolesHeader, { passAuthorization: false });
+    const apiHeaders = proxyHeaders(input.apiUserHeader, input.apiRolesHeader, { passAuthorization: true });
+
+    return [
+        "# Generated by netos-infra (generated/nginx.ts). Do not edit by hand.",
+        `worker_processes ${workerProcesses};`,
+        `pid ${pidPath};`,
+        `error_log ${errorLogPath} notice;`,
+        "",
+        "events {",
+        "    worker_connections 1024;",
+        "}",
+        "",
+        "http {",
+        "    server_tokens off;",
+        "    autoindex off;",
+        "    default_type application/octet-stream;",
+        `    access_log ${accessLogPath};`,
+        "    # Redirects keep the path only, so Nginx never writes its own host or port.",
+        "    absolute_redirect off;",
+        "",
+        `    client_body_temp_path ${tempDir}/client_temp;`,
+        `    proxy_temp_path ${tempDir}/proxy_temp;`,
+        `    fastcgi_temp_path ${tempDir}/fastcgi_temp;`,
+        `    uwsgi_temp_path ${tempDir}/uwsgi_temp;`,
+        `    scgi_temp_path ${tempDir}/scgi_temp;`,
+        "",
+        `    client_max_body_size ${clientMaxBodySize};`,
+        "    # Entra ID tokens with many roles exceed 8 KB and arrive in Authorization,",
+        "    # so request and response header buffers are sized for 32 KB lines.",
+        "    client_header_buffer_size 4k;",
+        "    large_client_header_buffers 8 32k;",
+        "    proxy_buffer_size 32k;",
+        "    proxy_buffers 8 32k;",
+        "    proxy_busy_buffers_size 64k;",
+        "",
+        ...resolverLines,
+        "",
+        "    # The user for the API's shim: the e-mail OAuth2-Proxy established, or the",
+        "    # preferred username (UPN) when the account has no e-mail.",
+        "    map $http_x_forwarded_email $netos_user {",
+        "        \"\" $http_x_forwarded_preferred_username;",
+        "        default $http_x_forwarded_email;",
+        "    }",
+        "",
+        "    # Pass on the scheme cloudflared reported (https) rather than Nginx's own",
+        "    # (http); fall back to Nginx's own only when no proxy sent one.",
+        "    map $http_x_forwarded_proto $netos_forwarded_proto {",
+        "        \"\" $scheme;",
+        "        default $http_x_forwarded_proto;",
+        "    }",
+        "",
+        "    server {",
+        `        listen ${listen};`,
+        "        server_name _;",
+        "",
+        "        # Upstreams are variables so Nginx resolves them per request; an",
+        "        # upstream{} block would keep the first address until reload, and",
+        "        # `server ... resolve` there needs Nginx 1.27.3.",
+        "        # NOTE: without an upstream{} block there is no keepalive pool, so",
+        "        # Nginx opens a new connection to web or api for every request.",
+        `        set $netos_web ${upstreams["webUpstream"]};`,
+        `        set $netos_api ${upstreams["apiUpstream"]};`,
+        "",
+        "        proxy_http_version 1.1;",
+        "        proxy_connect_timeout 5s;",
+        "        proxy_read_timeout 60s;",
+        "        # While an old and a new container share an alias, DNS returns both;",
+        "        # a refused connection or a 502/503 from one is retried on the other.",
+        "        # Requests with a non-idempotent method are retried only when nothing was sent.",
+        "        proxy_next_upstream error timeout http_502 http_503;",
+        "        proxy_next_upstream_tries 2;",
+        "        proxy_next_upstream_timeout 10s;",
+        "        proxy_hide_header X-Powered-By;",
+        "",
+        `        # Health check for the container: answered here, never proxied.`,
+        `        location = ${nginxHealthPath} {`,
+        "            access_log off;",
+        "            default_type text/plain;",
+        "            return 200 \"ok\\n\";",
+        "        }",
+        "",
+        "        location / {",
+        ...webHeaders,
+        "            proxy_pass http://$netos_web;",
+        "        }",
+        "",
+        "        location /api/ {",
+        ...apiHeaders,
+        "            proxy_pass http://$netos_api;",
+        "        }",
+        "",
+        "        location = /openapi.json {",
+        ...apiHeaders,
+        "            proxy_pass http://$netos_api;",
+        "        }",
+        "",
+        `        location = ${docsApiPath.replace(/\/$/, "")} {`,
+        `            return 301 ${docsApiPath};`,
+        "        }",
+        "",
+        "        # FastAPI serves Swagger UI at /docs. Its page fetches the schema from",
+        "        # the absolute path /openapi.json (routed to the API above) and loads",
+        "        # its scripts and styles from a CDN in the browser, so only the page",
+        "        # itself is proxied here.",
+        `        location = ${docsApiPath} {`,
+        ...apiHeaders,
+        "            proxy_pass http://$netos_api/docs;",
+        "        }",
+        "    }",
+        "}",
+        "",
+    ].join("\n");
+}
+
+/**
+ * Returns the `proxy_set_header` lines of one location. Every location repeats
+ * them because a location with any `proxy_set_header` inherits none from the
+ * server level.
+ */
+function proxyHeaders(userHeader: string, rolesHeader: string, options: { passAuthorization: boolean }): string[] {
+    const indent = "            ";
+    const lines = [
+        "proxy_set_header Host $http_host;",
+        "proxy_set_header Connection \"\";",
+        "proxy_set_header X-Forwarded-Proto $netos_forwarded_proto;",
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "# Always set from OAuth2-Proxy's headers, so a client-sent value never",
+        "# reaches web or api. An empty value drops the header.",
+        `proxy_set_header ${userHeader} $netos_user;`,
+        // NOTE: Nginx before 1.23 keeps only the first X-Forwarded-Groups line
+        // in this variable, so a user with several roles passes only one role.
+        `proxy_set_header ${rolesHeader} $http_x_forwarded_groups;`,
+    ];
+    if (!options.passAuthorization) {
+        lines.push("# The web app gets no bearer token: it has no use for the ID token.");
+        lines.push("proxy_set_header Authorization \"\";");
+    }
+    return lines.map((line) => indent + line);
+}
