@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { readEntraConfig, EntraConfig } from "./entra";
+import { ConfigReader } from "./reader";
+import { readRotationConfig, RotationConfig } from "./rotation";
+
+export { ConfigError, ConfigProblem } from "./reader";
+export { EntraConfig } from "./entra";
+export { RotationConfig } from "./rotation";
+
+/** The whole validated stack config, the only config object components see. */
+export interface StackConfig {
+    /** The Pulumi project name (`netos`). */
+    readonly project: string;
+    /** The Pulumi stack name, for example `prod`. */
+    readonly stack: string;
+    /** Entra ID application, roles and public hostname. */
+    readonly entra: EntraConfig;
+    /** Per-secret rotation values; changing one replaces that secret. */
+    readonly rotation: RotationConfig;
+}
+
+/**
+ * Reads and validates every config key of the `netos` namespace. It throws one
+ * `ConfigError` listing all problems before the program registers anything.
+ */
+export function loadConfig(): StackConfig {
+    const reader = new ConfigReader("netos");
+    const entra = readEntraConfig(reader);
+    const rotation = readRotationConfig(reader);
+    reader.throwIfInvalid();
+    return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation };
+}
