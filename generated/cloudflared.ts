@@ -33,8 +33,9 @@ export function cloudflaredCommand(input: CloudflaredCommandInput = {}): string[
  * `cloudflared tunnel ready`, which requests `/ready` on the metrics server and
  * exits non-zero unless the tunnel holds a connection to Cloudflare's edge.
  *
- * NOTE: `tunnel ready` was added by cloudflared pull request #1135, merged in
- * late 2024; pin an image from 2025 or later and check that it has the command.
+ * NOTE: `tunnel ready` first shipped in cloudflared releases of late 2024, so
+ * the pinned image must be from 2025 or later. Check it with
+ * `cloudflared tunnel ready --help` when changing the pin.
  */
 export function cloudflaredHealthCheckTest(input: CloudflaredCommandInput = {}): string[] {
     const { metricsPort } = resolve(input);

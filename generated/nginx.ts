@@ -22,8 +22,8 @@ export interface NginxConfigInput {
     readonly apiUpstream?: string;
     /**
      * DNS servers Nginx re-resolves the upstream names with, e.g. `["127.0.0.11"]`
-     * (Docker's embedded DNS). Required when an upstream host is a name; omit
-     * when both upstreams are IP literals.
+     * (Docker's embedded DNS). Required when an upstream host is a name, and
+     * omitted when both upstreams are IP literals.
      */
     readonly resolvers?: readonly string[];
     /** Seconds Nginx caches a resolved upstream address. Default: 10. */
@@ -60,9 +60,9 @@ const unsafePathPattern = /[\s"'\\;{}$#]/;
 /**
  * Renders a complete `nginx.conf` (main context included) for the public proxy.
  *
- * Routes: `/` to the web app; `/api/` and `/openapi.json` to the API;
- * `/docs-api/` to FastAPI's Swagger UI at the API's `/docs`; `/healthz`
- * answered by Nginx itself. Works on Nginx 1.22 and later.
+ * Routes `/` to the web app, `/api/` and `/openapi.json` to the API, and
+ * `/docs-api/` to FastAPI's Swagger UI at the API's `/docs`. Nginx answers
+ * `/healthz` itself. Works on Nginx 1.22 and later.
  *
  * Throws one error listing every invalid input.
  */
@@ -157,7 +157,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         `    scgi_temp_path ${tempDir}/scgi_temp;`,
         "",
         `    client_max_body_size ${clientMaxBodySize};`,
-        "    # Entra ID tokens with many roles exceed 8 KB and arrive in Authorization,",
+        "    # Entra ID tokens with many roles can exceed 8 KB and arrive in Authorization,",
         "    # so request and response header buffers are sized for 32 KB lines.",
         "    client_header_buffer_size 4k;",
         "    large_client_header_buffers 8 32k;",
@@ -175,7 +175,7 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "    }",
         "",
         "    # Pass on the scheme cloudflared reported (https) rather than Nginx's own",
-        "    # (http); fall back to Nginx's own only when no proxy sent one.",
+        "    # (http). Nginx's own is used only when no proxy sent one.",
         "    map $http_x_forwarded_proto $netos_forwarded_proto {",
         "        \"\" $scheme;",
         "        default $http_x_forwarded_proto;",
@@ -185,9 +185,9 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         `        listen ${listen};`,
         "        server_name _;",
         "",
-        "        # Upstreams are variables so Nginx resolves them per request; an",
+        "        # Upstreams are variables, so Nginx resolves them per request. An",
         "        # upstream{} block would keep the first address until reload, and",
-        "        # `server ... resolve` there needs Nginx 1.27.3.",
+        "        # `server ... resolve` in it needs Nginx 1.27.3 or later.",
         "        # NOTE: without an upstream{} block there is no keepalive pool, so",
         "        # Nginx opens a new connection to web or api for every request.",
         `        set $netos_web ${upstreams["webUpstream"]};`,
@@ -196,8 +196,8 @@ export function renderNginxConfig(input: NginxConfigInput): string {
         "        proxy_http_version 1.1;",
         "        proxy_connect_timeout 5s;",
         "        proxy_read_timeout 60s;",
-        "        # While an old and a new container share an alias, DNS returns both;",
-        "        # a refused connection or a 502/503 from one is retried on the other.",
+        "        # While an old and a new container share an alias, DNS returns both,",
+        "        # so a refused connection or a 502/503 from one is retried on the other.",
         "        # Requests with a non-idempotent method are retried only when nothing was sent.",
         "        proxy_next_upstream error timeout http_502 http_503;",
         "        proxy_next_upstream_tries 2;",

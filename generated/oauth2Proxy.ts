@@ -31,9 +31,9 @@ export interface OAuth2ProxyInput {
     /** JWKS endpoint; required when `skipDiscovery` is true. */
     readonly jwksUrl?: string;
     /**
-     * OAuth scopes requested at sign-in. Default: `openid email profile offline_access`;
+     * OAuth scopes requested at sign-in. Default: `openid email profile offline_access`.
      * `offline_access` makes Entra ID issue a refresh token, so the session can renew
-     * the one-hour ID token that the API receives as a bearer token.
+     * the ID token (valid for about an hour) that the API receives as a bearer token.
      */
     readonly scope?: string;
     /**
@@ -114,7 +114,7 @@ export function oauth2ProxyArgs(input: OAuth2ProxyInput): string[] {
         `--client-id=${input.clientId}`,
         `--scope=${scope}`,
         `--redirect-url=${oauth2CallbackUrl(input.publicOrigin)}`,
-        // PKCE, which Entra ID supports; discovery would only warn without it.
+        // Use PKCE. Entra ID supports it, and OAuth2-Proxy enables it only when asked.
         "--code-challenge-method=S256",
         // Checked on every session in addition to the single-tenant issuer.
         `--entra-id-allowed-tenant=${input.tenantId}`,
@@ -132,7 +132,7 @@ export function oauth2ProxyArgs(input: OAuth2ProxyInput): string[] {
         `--upstream=${upstreamUrl}`,
         "--reverse-proxy",
         ...input.trustedProxyCidrs.map((cidr) => `--trusted-proxy-ip=${cidr}`),
-        // Set by Cloudflare's edge and passed on by cloudflared; used in logs.
+        // Cloudflare's edge sets this header and cloudflared passes it on. It is used in logs.
         "--real-client-ip-header=CF-Connecting-IP",
         ...oauth2ProxyApiRoutes.map((route) => `--api-route=${route}`),
         "--skip-provider-button",

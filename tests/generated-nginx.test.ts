@@ -18,7 +18,7 @@ interface Workspace {
     readonly configPath: string;
 }
 
-/** Creates a temp dir the Nginx workers (user nobody when run as root) can traverse. */
+/** Creates a temp dir that Nginx workers can traverse. When started as root, Nginx runs them as `nobody`. */
 function makeWorkspace(): Workspace {
     const dir = mkdtempSync(path.join(os.tmpdir(), "netos-nginx-"));
     chmodSync(dir, 0o755);

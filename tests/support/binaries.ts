@@ -9,11 +9,11 @@ import * as path from "node:path";
 
 const setupHint = "run `bash scripts/setup.sh` to install the test programs";
 
-function requireExecutable(file: string, what: string): string {
+function requireExecutable(file: string, programName: string): string {
     try {
         accessSync(file, constants.X_OK);
     } catch {
-        throw new Error(`${what} not found or not executable at ${file}; ${setupHint}.`);
+        throw new Error(`${programName} not found or not executable at ${file}; ${setupHint}.`);
     }
     return file;
 }
