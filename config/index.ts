@@ -3,7 +3,7 @@ import { readEntraConfig, EntraConfig } from "./entra";
 import { ConfigReader } from "./reader";
 import { readRotationConfig, RotationConfig } from "./rotation";
 
-export { ConfigError, ConfigProblem } from "./reader";
+export { ConfigError, ConfigProblem, ConfigReader } from "./reader";
 export { EntraConfig } from "./entra";
 export { RotationConfig } from "./rotation";
 
@@ -23,8 +23,7 @@ export interface StackConfig {
  * Reads and validates every config key of the `netos` namespace. It throws one
  * `ConfigError` listing all problems before the program registers anything.
  */
-export function loadConfig(): StackConfig {
-    const reader = new ConfigReader("netos");
+export function loadConfig(reader: ConfigReader = new ConfigReader("netos")): StackConfig {
     const entra = readEntraConfig(reader);
     const rotation = readRotationConfig(reader);
     reader.throwIfInvalid();

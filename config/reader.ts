@@ -44,9 +44,16 @@ export function describeValue(value: unknown): string {
 export class ConfigReader {
     private readonly problems: ConfigProblem[] = [];
     private readonly config: pulumi.Config;
+    /** Every key read so far, unqualified; tests compare it with the keys Pulumi.yaml declares. */
+    readonly keysRead = new Set<string>();
 
     constructor(readonly namespace: string) {
         this.config = new pulumi.Config(namespace);
+    }
+
+    private get(key: string): string | undefined {
+        this.keysRead.add(key.split(".")[0]);
+        return this.config.get(key);
     }
 
     /** Returns the fully qualified key, for example `netos:hostname`. */
@@ -80,7 +87,7 @@ export class ConfigReader {
 
     /** Reads a string; a missing required key is reported with an example value. */
     string(key: string, options: { default?: string; example: string; required?: boolean }): string {
-        const raw = this.config.get(key);
+        const raw = this.get(key);
         if (raw === undefined || raw === "") {
             if (options.default !== undefined) {
                 return options.default;
@@ -95,13 +102,13 @@ export class ConfigReader {
 
     /** Reads an optional string; an empty string counts as unset. */
     optionalString(key: string): string | undefined {
-        const raw = this.config.get(key);
+        const raw = this.get(key);
         return raw === undefined || raw === "" ? undefined : raw;
     }
 
     /** Reads a boolean written as `true` or `false`. */
     boolean(key: string, defaultValue: boolean): boolean {
-        const raw = this.config.get(key);
+        const raw = this.get(key);
         if (raw === undefined || raw === "") {
             return defaultValue;
         }
@@ -114,7 +121,7 @@ export class ConfigReader {
 
     /** Reads a whole number within an inclusive range. */
     integer(key: string, options: { default: number; min: number; max: number; unit?: string }): number {
-        const raw = this.config.get(key);
+        const raw = this.get(key);
         if (raw === undefined || raw === "") {
             return options.default;
         }
@@ -136,7 +143,7 @@ export class ConfigReader {
      * its JSON shape with `isShape`; `shape` describes the expected form.
      */
     object<T>(key: string, options: { default: T; isShape: (value: unknown) => value is T; shape: string; example: string }): T {
-        const raw = this.config.get(key);
+        const raw = this.get(key);
         if (raw === undefined || raw === "") {
             return options.default;
         }
@@ -162,6 +169,7 @@ export class ConfigReader {
      * state and masked in logs even if it was set without `--secret`.
      */
     optionalSecret(key: string): pulumi.Output<string> | undefined {
+        this.keysRead.add(key);
         // runtime.getConfig reads the value without the SDK's warning about reading a secret in plain text.
         const raw = pulumi.runtime.getConfig(this.qualify(key));
         return raw === undefined || raw === "" ? undefined : pulumi.secret(raw);
