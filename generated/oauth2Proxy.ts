@@ -116,6 +116,9 @@ export function oauth2ProxyArgs(input: OAuth2ProxyInput): string[] {
         `--redirect-url=${oauth2CallbackUrl(input.publicOrigin)}`,
         // Use PKCE. Entra ID supports it, and OAuth2-Proxy enables it only when asked.
         "--code-challenge-method=S256",
+        // Send a nonce and check it in the ID token, so a captured ID token
+        // cannot be replayed into a new session; v7.15.6 skips it by default.
+        "--insecure-oidc-skip-nonce=false",
         // Checked on every session in addition to the single-tenant issuer.
         `--entra-id-allowed-tenant=${input.tenantId}`,
 
