@@ -259,9 +259,17 @@ function proxyHeaders(userHeader: string, rolesHeader: string, options: { passAu
         "# Always set from OAuth2-Proxy's headers, so a client-sent value never",
         "# reaches web or api. An empty value drops the header.",
         `proxy_set_header ${userHeader} $netos_user;`,
-        // NOTE: Nginx before 1.23 keeps only the first X-Forwarded-Groups line
-        // in this variable, so a user with several roles passes only one role.
+        // OAuth2-Proxy v7.15.6 joins the roles into one X-Forwarded-Groups line,
+        // so this passes all of them even on Nginx 1.22.
         `proxy_set_header ${rolesHeader} $http_x_forwarded_groups;`,
+        "# OAuth2-Proxy replaces only the identity headers it sets itself, so drop",
+        "# the X-Auth-Request-* and token headers a client could send.",
+        "proxy_set_header X-Auth-Request-User \"\";",
+        "proxy_set_header X-Auth-Request-Email \"\";",
+        "proxy_set_header X-Auth-Request-Preferred-Username \"\";",
+        "proxy_set_header X-Auth-Request-Groups \"\";",
+        "proxy_set_header X-Auth-Request-Access-Token \"\";",
+        "proxy_set_header X-Forwarded-Access-Token \"\";",
     ];
     if (!options.passAuthorization) {
         lines.push("# The web app gets no bearer token: it has no use for the ID token.");
