@@ -14,7 +14,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -210,6 +210,7 @@ export class Chain {
     private issuerInstance: OidcIssuer | undefined;
     private webInstance: StubUpstream | undefined;
     private apiInstance: StubUpstream | undefined;
+    private oauth2ProxyFlagList: string[] | undefined;
 
     private constructor(
         readonly mode: "test" | "local",
@@ -342,6 +343,11 @@ export class Chain {
         await nginx.waitReady(async () => (await sendTo(this.nginxPort, { path: "/healthz" })).status === 200);
     }
 
+    /** The command-line flags OAuth2-Proxy runs with, from `oauth2ProxyArgs`. */
+    get oauth2ProxyFlags(): readonly string[] {
+        return required(this.oauth2ProxyFlagList, "OAuth2-Proxy");
+    }
+
     private async startOAuth2Proxy(options: ChainOptions): Promise<void> {
         const input: OAuth2ProxyInput = {
             tenantId: chainTenantId,
@@ -366,7 +372,8 @@ export class Chain {
             [oauth2ProxySecretEnv.cookieSecret]: this.secrets.cookieSecret,
             [oauth2ProxySecretEnv.redisPassword]: this.secrets.redisPassword,
         };
-        const proxy = ManagedProcess.spawn("oauth2-proxy", oauth2ProxyBinary(), oauth2ProxyArgs(input), env, path.join(this.dir, "oauth2-proxy.log"));
+        this.oauth2ProxyFlagList = oauth2ProxyArgs(input);
+        const proxy = ManagedProcess.spawn("oauth2-proxy", oauth2ProxyBinary(), this.oauth2ProxyFlagList, env, path.join(this.dir, "oauth2-proxy.log"));
         this.processes.push(proxy);
         await proxy.waitReady(async () => (await sendTo(this.proxyPort, { path: oauth2ProxyPingPath })).status === 200);
     }
@@ -449,9 +456,10 @@ export class Chain {
      * PKCE: the first request for `pagePath`, the issuer's authorization
      * endpoint (the user is picked with `login_hint`) and the callback. The
      * requests to OAuth2-Proxy carry no session yet, so they are audited.
+     * `headers` are added to the first request.
      */
-    async signIn(userKey: string, pagePath = "/"): Promise<SignInResult> {
-        const start = await this.sendWithoutSession({ path: pagePath });
+    async signIn(userKey: string, pagePath = "/", headers: Record<string, string> = {}): Promise<SignInResult> {
+        const start = await this.sendWithoutSession({ path: pagePath, headers });
         const authorizeLocation = start.headers.location;
         if (start.status !== 302 || authorizeLocation === undefined) {
             throw new Error(`sign-in of ${userKey}: expected a redirect to the issuer for ${pagePath}, received ${start.status}.\n${this.logTails()}`);
@@ -535,4 +543,40 @@ function required<T>(value: T | undefined, name: string): T {
 
 function delay(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Returns a session cookie with the same value signed again for `timestamp`
+ * (seconds since the epoch), the way OAuth2-Proxy v7.15.6 signs cookies
+ * (`pkg/encryption/utils.go`): `value|timestamp|signature`, where the
+ * signature is HMAC-SHA256 keyed with the cookie secret string over the
+ * cookie name, the value and the timestamp, in padded URL-safe base64.
+ */
+export function resignSessionCookie(cookiePair: string, cookieSecret: string, timestamp: number): string {
+    const separator = cookiePair.indexOf("=");
+    const name = cookiePair.slice(0, separator);
+    const [value] = cookiePair.slice(separator + 1).split("|");
+    const signature = createHmac("sha256", cookieSecret)
+        .update(name)
+        .update(value ?? "")
+        .update(String(timestamp))
+        .digest("base64")
+        .replace(/\+/g, "-")
+        .replace(/\//g, "_");
+    return `${name}=${value}|${timestamp}|${signature}`;
+}
+
+/**
+ * Returns the Redis key of the session a cookie points to. The cookie value
+ * is a ticket `v2.<id>.<secret>` in URL-safe base64 (OAuth2-Proxy v7.15.6,
+ * `pkg/sessions/persistence/ticket.go`), and the session is stored under the id.
+ */
+export function sessionRedisKey(cookiePair: string): string {
+    const [value] = cookiePair.slice(cookiePair.indexOf("=") + 1).split("|");
+    const ticket = Buffer.from(value ?? "", "base64url").toString("utf8");
+    const [version, id] = ticket.split(".");
+    if (version !== "v2" || id === undefined) {
+        throw new Error(`the session cookie does not contain a v2 ticket (received a ${ticket.length}-character value)`);
+    }
+    return Buffer.from(id, "base64url").toString("utf8");
 }

@@ -151,6 +151,12 @@ export class OidcIssuer {
     readonly requests: IssuerRequest[] = [];
     /** Every ID token issued by the token endpoint, newest last. */
     readonly issuedIdTokens: string[] = [];
+    /**
+     * Claims added to or overriding those of every ID token the token endpoint
+     * issues, so a test can make the issuer return a bad token (another
+     * nonce, audience or tenant, an expired token). Empty by default.
+     */
+    extraIdTokenClaims: Record<string, unknown> = {};
 
     private readonly codes = new Map<string, PendingCode>();
     /** Refresh tokens not yet used, with the user and scope they were issued for. */
@@ -440,7 +446,7 @@ export class OidcIssuer {
     }
 
     private async tokenResponse(user: TestUser, scope: string, nonce: string | undefined): Promise<Record<string, unknown>> {
-        const idToken = await this.signIdToken(user, nonce);
+        const idToken = await this.signIdToken(user, nonce, this.extraIdTokenClaims);
         this.issuedIdTokens.push(idToken);
         const response: Record<string, unknown> = {
             token_type: "Bearer",
