@@ -1,7 +1,7 @@
 /**
  * The whole sign-in through the real chain (OAuth2-Proxy v7.15.6, Nginx,
  * Redis) against the stand-in Entra ID issuer: who gets in, what the web app
- * and the API receive, and which redirects and tokens are refused.
+ * and the API receive, and which redirects and tokens are rejected.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -93,7 +93,7 @@ describe("chain sign-in", () => {
         assert.equal(chain.api.requests.at(-1)?.headers[rolesHeader], "network_eng");
     });
 
-    test("user without role is refused", async () => {
+    test("user without role is rejected", async () => {
         const upstreamBefore = chain.upstreamRequestCount;
 
         const result = await chain.signIn("no-role");
@@ -191,7 +191,7 @@ describe("chain sign-in", () => {
         assert.equal((JSON.parse(schema.body) as { openapi: string }).openapi, "3.1.0");
     });
 
-    test("open redirects are refused", async () => {
+    test("open redirects are rejected", async () => {
         const targets = [
             "https://evil.example/",
             "http://evil.example",
@@ -232,7 +232,7 @@ describe("chain sign-in", () => {
         }
     });
 
-    test("bad ID tokens are refused", async () => {
+    test("bad ID tokens are rejected", async () => {
         const now = Math.floor(Date.now() / 1000);
         const otherTenant = "00000000-0000-4000-8000-0000000000ff";
         const badClaims: Record<string, Record<string, unknown>> = {

@@ -9,7 +9,7 @@ import { oauth2CallbackUrl } from "../../services";
 import { Chain, chainClientId, chainHostname, chainIdentityHeaders } from "../support/chain";
 import { testUser } from "../support/oidcIssuer";
 
-/** Statuses OAuth2-Proxy may answer a request without a session with; none of them comes from an upstream. */
+/** Statuses OAuth2-Proxy may return for a request without a session; none of them comes from an upstream. */
 const refusalStatuses = [301, 302, 400, 401, 403, 404, 405];
 
 describe("chain without a session", () => {
@@ -75,7 +75,7 @@ describe("chain without a session", () => {
         assert.equal(chain.api.requests.length, 0);
     });
 
-    test("client identity headers are refused", async () => {
+    test("client identity headers are rejected", async () => {
         const headers = {
             [chainIdentityHeaders.user]: "admin@netos-test.example",
             [chainIdentityHeaders.roles]: "exec",
@@ -92,7 +92,7 @@ describe("chain without a session", () => {
         assert.equal(page.status, 302);
     });
 
-    test("bearer ID token is refused", async () => {
+    test("bearer ID token is rejected", async () => {
         // A token the issuer really signed, sent without a session cookie:
         // the chain admits only sessions, never bearer tokens.
         const token = await chain.issuer.signIdToken(testUser("exec"), undefined);
@@ -139,7 +139,7 @@ describe("chain without a session", () => {
             const response = await chain.sendWithoutSession({ path });
 
             assert.equal(chain.upstreamRequestCount, before, `${path} reached an upstream`);
-            assert.ok(refusalStatuses.includes(response.status), `${path} answered ${response.status}`);
+            assert.ok(refusalStatuses.includes(response.status), `${path} returned ${response.status}`);
         }
     });
 
@@ -151,12 +151,12 @@ describe("chain without a session", () => {
                 const response = await chain.sendWithoutSession({ path, method });
 
                 assert.equal(chain.upstreamRequestCount, before, `${method} ${path} reached an upstream`);
-                assert.ok(refusalStatuses.includes(response.status), `${method} ${path} answered ${response.status}`);
+                assert.ok(refusalStatuses.includes(response.status), `${method} ${path} returned ${response.status}`);
             }
         }
     });
 
-    test("forged cookies are refused", async () => {
+    test("forged cookies are rejected", async () => {
         const name = chain.sessionCookieName;
         const cookies = [
             `${name}=x`,
@@ -176,7 +176,7 @@ describe("chain without a session", () => {
     });
 
     test("host header is not trusted", async () => {
-        // cloudflared forwards only the tunnel's hostname; another Host must not
+        // The tunnel's ingress routes only the public hostname here; another Host must not
         // change the redirect URI registered at Entra ID.
         const response = await chain.sendWithoutSession({ path: "/", headers: { Host: "evil.example", "X-Forwarded-Host": "evil.example" } });
 
