@@ -163,7 +163,9 @@ function remoteImagesBehindImage(container: PolicyResource): PolicyResource[] {
  * `docker.RemoteImage`, so `remote-image-pinned` has checked the name behind the id.
  *
  * This runs as a stack policy because only the stack view carries `propertyDependencies`,
- * which link the container's `image` input to the RemoteImage that produced it.
+ * which link the container's `image` input to the RemoteImage that produced it. The engine
+ * runs stack policies after the preview or update, so during `pulumi up` a violation fails
+ * the update only after its changes are applied. The preview is where this rule blocks.
  */
 export const containerImageIdFromRemoteImage: StackValidationPolicy = {
     name: "container-image-id-from-remote-image",
