@@ -50,6 +50,14 @@ export interface OAuth2ProxyInput {
     readonly redisUrl?: string;
     /** Session cookie name. Default: `__Host-netos_session` (Secure, Path=/ and no Domain, as the prefix demands). */
     readonly cookieName?: string;
+    /**
+     * Mark the session and CSRF cookies Secure. Default: true. Only a chain
+     * served over plain HTTP on http://127.0.0.1 or http://localhost
+     * (`npm run local`) may set false, because a browser may not store Secure
+     * cookies from plain HTTP. The cookie name must then lack the `__Host-` and
+     * `__Secure-` prefixes, which require Secure.
+     */
+    readonly cookieSecure?: boolean;
     /** Session lifetime as a Go duration. Default: `8h`. */
     readonly cookieExpire?: string;
     /** Age after which the session is refreshed with the refresh token, as a Go duration; below `cookieExpire`. Default: `50m`. */
@@ -140,7 +148,7 @@ export function oauth2ProxyArgs(input: OAuth2ProxyInput): string[] {
         ...oauth2ProxyApiRoutes.map((route) => `--api-route=${route}`),
         "--skip-provider-button",
 
-        "--cookie-secure=true",
+        `--cookie-secure=${input.cookieSecure ?? true}`,
         "--cookie-httponly=true",
         `--cookie-name=${cookieName}`,
         "--cookie-path=/",
@@ -232,6 +240,10 @@ function validate(input: OAuth2ProxyInput, values: ResolvedValues): string[] {
     check(isUrl(values.upstreamUrl, ["http:", "https:"]), `upstreamUrl must be an http(s) URL such as http://public-proxy:8080/ (received "${values.upstreamUrl}").`);
     check(isUrl(values.redisUrl, ["redis:", "rediss:"]) && !/\/\/[^/]*@/.test(values.redisUrl), `redisUrl must be a redis:// URL without credentials; the password goes in ${oauth2ProxySecretEnv.redisPassword} (received a value of ${values.redisUrl.length} characters).`);
     check(/^[A-Za-z0-9_-]+$/.test(values.cookieName), `cookieName may contain only letters, digits, _ and - (received "${values.cookieName}").`);
+    if (input.cookieSecure === false) {
+        check(/^http:\/\/(127\.0\.0\.1|localhost)(:[0-9]+)?\/?$/.test(input.publicOrigin), `cookieSecure may be false only for a loopback origin such as http://127.0.0.1:4180 (received publicOrigin "${input.publicOrigin}"); remove cookieSecure to keep cookies Secure.`);
+        check(!/^__(Host|Secure)-/.test(values.cookieName), `cookieName "${values.cookieName}" needs a Secure cookie; with cookieSecure false, use a name without the __Host- or __Secure- prefix.`);
+    }
     check(goDurationPattern.test(values.cookieExpire), `cookieExpire must be a Go duration such as 8h (received "${values.cookieExpire}").`);
     check(goDurationPattern.test(values.cookieRefresh), `cookieRefresh must be a Go duration such as 50m (received "${values.cookieRefresh}").`);
     check(input.metricsAddress === undefined || /^[^\s]+:[0-9]+$/.test(input.metricsAddress), `metricsAddress must be host:port such as 0.0.0.0:9180 (received "${input.metricsAddress}").`);
