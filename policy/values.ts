@@ -101,11 +101,16 @@ export function isAllInterfacesAddress(ip: string): boolean {
 /** Returns true when a URL or `host:port` service string points at the loopback host. */
 export function pointsAtLoopback(service: string): boolean {
     let host: string;
-    try {
-        host = new URL(service).hostname;
-    } catch {
-        // `host:port` without a scheme does not parse as a URL, so take the part before the port.
-        host = service.split(":")[0] ?? "";
+    if (service.includes("://")) {
+        try {
+            host = new URL(service).hostname;
+        } catch {
+            return false;
+        }
+    } else {
+        // Without a scheme, `localhost:4180` would parse as the URL scheme `localhost:`,
+        // so split `host:port` (or `[v6]:port`) by hand.
+        host = service.startsWith("[") ? service.slice(0, service.indexOf("]") + 1) : (service.split(":")[0] ?? "");
     }
     host = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
     return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\./.test(host);

@@ -35,7 +35,7 @@ import {
     tunnelDnsRecordProxied,
     tunnelIngressSsoProxyOnly,
 } from "../policy/rules";
-import { parseDurationHours, unpinnedImageReason } from "../policy/values";
+import { isAllInterfacesAddress, parseDurationHours, pointsAtLoopback, unpinnedImageReason } from "../policy/values";
 
 const digest = `sha256:${"a1".repeat(32)}`;
 
@@ -537,6 +537,22 @@ describe("policy values", () => {
         assert.equal(parseDurationHours("90m"), 1.5);
         assert.equal(parseDurationHours("1y"), undefined);
         assert.equal(parseDurationHours(""), undefined);
+    });
+
+    it("detects loopback services", () => {
+        assert.equal(pointsAtLoopback("http://localhost:4180"), true);
+        assert.equal(pointsAtLoopback("http://127.0.0.2:8080"), true);
+        assert.equal(pointsAtLoopback("http://[::1]:4180"), true);
+        assert.equal(pointsAtLoopback("localhost:4180"), true);
+        assert.equal(pointsAtLoopback("http://sso-proxy:4180"), false);
+    });
+
+    it("detects all-interface addresses", () => {
+        assert.equal(isAllInterfacesAddress("0.0.0.0"), true);
+        assert.equal(isAllInterfacesAddress("[::]"), true);
+        assert.equal(isAllInterfacesAddress("::/0"), true);
+        assert.equal(isAllInterfacesAddress("127.0.0.1"), false);
+        assert.equal(isAllInterfacesAddress("::1"), false);
     });
 
     it("finds tags past a port", () => {
