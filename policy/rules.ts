@@ -22,6 +22,7 @@ import {
     asRecord,
     isAllInterfacesAddress,
     isImageId,
+    isLoopbackAddress,
     parseDurationHours,
     pinImageFix,
     pointsAtLoopback,
@@ -69,10 +70,14 @@ function validateType(
 
 // --- Containers -------------------------------------------------------------
 
-/** No container publishes a port on every interface of the Docker host. */
+/**
+ * Containers publish ports only on the Docker host's loopback. A port on every interface,
+ * or on a LAN address, would let clients reach a service without passing the tunnel,
+ * Cloudflare Access and OAuth2-Proxy.
+ */
 export const containerPortsLoopbackOnly: ResourceValidationPolicy = {
     name: "container-ports-loopback-only",
-    description: "Containers publish ports only on a specific address, never on all interfaces of the Docker host.",
+    description: "Containers publish ports only on a loopback address (127.0.0.0/8 or ::1), never on all interfaces of the Docker host.",
     enforcementLevel: "mandatory",
     validateResource: validateType(resourceTypes.container, (props, args, reportViolation) => {
         const fix = 'set `ip: "127.0.0.1"` on the port, or remove it: the tunnel reaches the origin over the Docker network';
@@ -82,6 +87,8 @@ export const containerPortsLoopbackOnly: ResourceValidationPolicy = {
             if (ip === undefined || (typeof ip === "string" && isAllInterfacesAddress(ip))) {
                 const address = ip === undefined ? "no ip, which Docker binds to 0.0.0.0" : `ip "${String(ip)}"`;
                 reportViolation(`Container "${args.name}" publishes port ${String(internal)} on all interfaces (${address}). Fix: ${fix}.`);
+            } else if (typeof ip !== "string" || !isLoopbackAddress(ip)) {
+                reportViolation(`Container "${args.name}" publishes port ${String(internal)} on ip "${String(ip)}", which is not a loopback address. Fix: ${fix}.`);
             }
         }
         if (props.publishAllPorts === true) {

@@ -98,6 +98,12 @@ export function isAllInterfacesAddress(ip: string): boolean {
     return ["", "0.0.0.0", "0.0.0.0/0", "::", "::/0"].includes(address);
 }
 
+/** Returns true for a loopback address: `127.0.0.0/8` or `::1`, with or without brackets. */
+export function isLoopbackAddress(ip: string): boolean {
+    const address = ip.trim().replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    return address === "::1" || /^127(\.\d{1,3}){3}$/.test(address);
+}
+
 /** Returns true when a URL or `host:port` service string points at the loopback host. */
 export function pointsAtLoopback(service: string): boolean {
     let host: string;
@@ -112,8 +118,8 @@ export function pointsAtLoopback(service: string): boolean {
         // so split `host:port` (or `[v6]:port`) by hand.
         host = service.startsWith("[") ? service.slice(0, service.indexOf("]") + 1) : (service.split(":")[0] ?? "");
     }
-    host = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\./.test(host);
+    host = host.toLowerCase();
+    return host === "localhost" || host.endsWith(".localhost") || isLoopbackAddress(host);
 }
 
 /** Nanoseconds per unit of a Go `time.Duration` string, the format `endDateRelative` takes. */

@@ -148,6 +148,16 @@ describe("container-ports-loopback-only", () => {
         assert.deepEqual(await violationsOf(containerPortsLoopbackOnly, args), []);
     });
 
+    it("accepts an IPv6 loopback port", async () => {
+        const args = container({ ports: [{ internal: 4180, external: 4180, ip: "::1" }] });
+        assert.deepEqual(await violationsOf(containerPortsLoopbackOnly, args), []);
+    });
+
+    it("rejects a LAN address", async () => {
+        const args = container({ ports: [{ internal: 3000, ip: "192.168.1.5" }] });
+        assertOneViolation(await violationsOf(containerPortsLoopbackOnly, args), 'port 3000 on ip "192.168.1.5", which is not a loopback address');
+    });
+
     it("accepts no ports", async () => {
         assert.deepEqual(await violationsOf(containerPortsLoopbackOnly, container({})), []);
     });
