@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import { CloudflareConfig, readCloudflareConfig } from "./cloudflare";
 import { readEntraConfig, EntraConfig } from "./entra";
 import { ConfigReader } from "./reader";
 import { readRotationConfig, RotationConfig } from "./rotation";
 
 export { ConfigError, ConfigProblem, ConfigReader } from "./reader";
+export { CloudflareConfig, CloudflareTarget, lookupCloudflareTarget } from "./cloudflare";
 export { EntraConfig } from "./entra";
 export { RotationConfig } from "./rotation";
 
@@ -17,6 +19,8 @@ export interface StackConfig {
     readonly entra: EntraConfig;
     /** Per-secret rotation values; changing one replaces that secret. */
     readonly rotation: RotationConfig;
+    /** Cloudflare Tunnel name and Access settings. */
+    readonly cloudflare: CloudflareConfig;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface StackConfig {
 export function loadConfig(reader: ConfigReader = new ConfigReader("netos")): StackConfig {
     const entra = readEntraConfig(reader);
     const rotation = readRotationConfig(reader);
+    const cloudflare = readCloudflareConfig(reader, entra, pulumi.getProject(), pulumi.getStack());
     reader.throwIfInvalid();
-    return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation };
+    return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation, cloudflare };
 }

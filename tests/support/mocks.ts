@@ -110,6 +110,14 @@ function serializeConfigValue(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+/** The Cloudflare account the mocked data sources describe. */
+export const mockCloudflare = {
+    zoneName: "xiberian.net",
+    zoneId: "0123456789abcdef0123456789abcdef",
+    accountId: "fedcba9876543210fedcba9876543210",
+    teamName: "xiber",
+} as const;
+
 type InvokeHandler = (inputs: Record<string, any>) => Record<string, any>;
 
 /** Answers for every data source the program may call, keyed by invoke token. */
@@ -124,6 +132,23 @@ export const mockedInvokes: Record<string, InvokeHandler> = {
         objectId: "33333333-3333-3333-3333-333333333333",
         oauth2PermissionScopeIds: {},
         appRoleIds: {},
+    }),
+    // The account has one zone, xiberian.net; any other name matches nothing.
+    "cloudflare:index/getZones:getZones": (inputs) => ({
+        results:
+            inputs.name === mockCloudflare.zoneName
+                ? [{ id: mockCloudflare.zoneId, name: mockCloudflare.zoneName, status: "active", account: { id: mockCloudflare.accountId, name: "Xiber" } }]
+                : [],
+    }),
+    "cloudflare:index/getZeroTrustOrganization:getZeroTrustOrganization": (inputs) => ({
+        accountId: inputs.accountId,
+        authDomain: `${mockCloudflare.teamName}.cloudflareaccess.com`,
+        name: "Xiber",
+    }),
+    "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": (inputs) => ({
+        accountId: inputs.accountId,
+        tunnelId: inputs.tunnelId,
+        token: `mock-tunnel-token-${inputs.tunnelId}`,
     }),
     "azuread:index/getGroup:getGroup": (inputs) => ({
         displayName: inputs.displayName,
@@ -144,6 +169,7 @@ export const mockedOutputs: Record<string, (name: string, inputs: Record<string,
         keyId: fakeGuid(`key:${name}`),
         endDate: new Date(Date.now() + 180 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
     }),
+    "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": (name) => ({ aud: `mock-aud-${name}` }),
     "random:index/randomUuid:RandomUuid": (name) => ({ result: fakeGuid(`uuid:${name}`) }),
     "random:index/randomPassword:RandomPassword": (name, inputs) => ({ result: `mock-password-${name}`.padEnd(inputs.length ?? 32, "x").slice(0, inputs.length ?? 32), bcryptHash: "mock" }),
     "random:index/randomBytes:RandomBytes": (name, inputs) => ({
