@@ -26,23 +26,8 @@ import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 
-import { resourcePolicies, resourceTypes, stackPolicies, targetTypeByRule } from "../policy/rules";
+import { isDataVolume, resourcePolicies, resourceTypes, stackPolicies, targetTypeByRule } from "../policy/rules";
 import { RecordedResource, repoRoot, runProgram } from "./support/mocks";
-
-/**
- * Resource types whose components have not landed in the program yet. While such a type
- * is absent, its rules are reported as `todo` instead of failing. Once the program
- * registers it, its rules are checked like any other.
- */
-const pendingTypes: readonly string[] = [
-    resourceTypes.container,
-    resourceTypes.remoteImage,
-    resourceTypes.volume,
-    resourceTypes.tunnelConfig,
-    resourceTypes.dnsRecord,
-    resourceTypes.accessPolicy,
-    resourceTypes.accessApplication,
-];
 
 /** Per-property dependencies of each registration, keyed by URN. The shared recorder does not keep them. */
 const propertyDependenciesByUrn = new Map<string, Record<string, string[]>>();
@@ -202,16 +187,37 @@ for (const mode of ["update", "preview"] as const) {
             assert.ok(resources.length > 0, "the program registered nothing");
         });
 
+        // The volume rule only acts on data volumes, so it must recognize both of them.
+        it("labels both data volumes", () => {
+            const dataVolumes = resources.filter((resource) => resource.type === resourceTypes.volume && isDataVolume(resource.inputs, resource.name));
+            assert.ok(
+                dataVolumes.some((volume) => volume.name.includes("postgres")),
+                "no PostgreSQL data volume found",
+            );
+            assert.ok(
+                dataVolumes.some((volume) => volume.name.includes("redis")),
+                "no Redis data volume found",
+            );
+        });
+
+        // The stack rule passes a container through its RemoteImage, so every container must have one.
+        it("traces every container image", () => {
+            const remoteImageUrns = new Set(resources.filter((resource) => resource.type === resourceTypes.remoteImage).map((resource) => resource.urn));
+            for (const container of resources.filter((resource) => resource.type === resourceTypes.container)) {
+                const sources = propertyDependenciesByUrn.get(container.urn)?.image ?? [];
+                assert.ok(
+                    sources.some((urn) => remoteImageUrns.has(urn)),
+                    `container ${container.name} takes its image from no RemoteImage`,
+                );
+            }
+        });
+
         for (const policy of rules) {
             const targetType = targetTypeByRule[policy.name] ?? "";
 
-            it(`passes ${policy.name}`, (t) => {
+            it(`passes ${policy.name}`, () => {
                 const outcome = outcomes.get(policy.name);
                 assert.ok(outcome, `rule ${policy.name} did not run`);
-                if (outcome.checked === 0 && pendingTypes.includes(targetType)) {
-                    t.todo(`the program registers no ${targetType} yet`);
-                    return;
-                }
                 assert.ok(outcome.checked > 0, `no ${targetType} was registered, so ${policy.name} checked nothing`);
                 assert.deepEqual(outcome.violations, []);
                 if (mode === "update") {
