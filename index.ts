@@ -1,8 +1,10 @@
 import * as azuread from "@pulumi/azuread";
+import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { accessCallbackUrl, accessGraphScopes, CloudflareAccess } from "./components/cloudflareAccess";
 import { CloudflareTunnel } from "./components/cloudflareTunnel";
 import { EntraApplication } from "./components/entraApplication";
+import { Origin } from "./components/origin";
 import { loadConfig, lookupCloudflareTarget } from "./config";
 import { oauth2CallbackUrl, publicOriginOf } from "./services";
 
@@ -76,6 +78,31 @@ export = async () => {
         access: access && cloudflareTarget.teamName !== undefined ? { audTag: access.audTag, teamName: cloudflareTarget.teamName } : undefined,
     });
 
+    // An explicit provider targets the configured Docker host and carries the
+    // registry credentials of the NetOS images.
+    const dockerProvider = new docker.Provider("docker", {
+        host: config.origin.dockerHost,
+        registryAuth: config.origin.registry
+            ? [{ address: config.origin.registry.address, username: config.origin.registry.username, password: config.origin.registry.password }]
+            : undefined,
+    });
+
+    const origin = new Origin(
+        `${config.project}-${config.stack}`,
+        {
+            settings: config.origin,
+            stack: config.stack,
+            publicOrigin,
+            tenantId: config.entra.tenantId,
+            allowedRoles: config.entra.appRoles,
+            entraClientId: entra.clientId,
+            entraClientSecret: entra.clientSecret,
+            tunnelToken: tunnel.connectorToken,
+            rotation: config.rotation,
+        },
+        { providers: { docker: dockerProvider } },
+    );
+
     return {
         publicUrl: publicOrigin,
         publicHostname: config.entra.hostname,
@@ -83,6 +110,9 @@ export = async () => {
         entraRedirectUris: entra.redirectUris,
         entraClientSecretExpiresAt: entra.clientSecretExpiresAt,
         tunnelId: tunnel.tunnelId,
+        originContainers: origin.containerNames,
+        postgresVolumeName: origin.postgresVolumeName,
+        redisVolumeName: origin.redisVolumeName,
         ...(access ? { accessAudTag: access.audTag } : {}),
     };
 };

@@ -1,12 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CloudflareConfig, readCloudflareConfig } from "./cloudflare";
 import { readEntraConfig, EntraConfig } from "./entra";
+import { OriginConfig, readOriginConfig } from "./origin";
 import { ConfigReader } from "./reader";
 import { readRotationConfig, RotationConfig } from "./rotation";
 
 export { ConfigError, ConfigProblem, ConfigReader } from "./reader";
 export { CloudflareConfig, CloudflareTarget, lookupCloudflareTarget } from "./cloudflare";
 export { EntraConfig } from "./entra";
+export { OriginConfig } from "./origin";
 export { RotationConfig } from "./rotation";
 
 /** The whole validated stack config, the only config object components see. */
@@ -21,6 +23,8 @@ export interface StackConfig {
     readonly rotation: RotationConfig;
     /** Cloudflare Tunnel name and Access settings. */
     readonly cloudflare: CloudflareConfig;
+    /** The Docker origin: images, networks, volumes and container settings. */
+    readonly origin: OriginConfig;
 }
 
 /**
@@ -31,6 +35,7 @@ export function loadConfig(reader: ConfigReader = new ConfigReader("netos")): St
     const entra = readEntraConfig(reader);
     const rotation = readRotationConfig(reader);
     const cloudflare = readCloudflareConfig(reader, entra, pulumi.getProject(), pulumi.getStack());
+    const origin = readOriginConfig(reader);
     reader.throwIfInvalid();
-    return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation, cloudflare };
+    return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation, cloudflare, origin };
 }

@@ -171,7 +171,24 @@ export const mockedOutputs: Record<string, (name: string, inputs: Record<string,
     }),
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": (name) => ({ aud: `mock-aud-${name}` }),
     "random:index/randomUuid:RandomUuid": (name) => ({ result: fakeGuid(`uuid:${name}`) }),
-    "random:index/randomPassword:RandomPassword": (name, inputs) => ({ result: `mock-password-${name}`.padEnd(inputs.length ?? 32, "x").slice(0, inputs.length ?? 32), bcryptHash: "mock" }),
+    "random:index/randomPassword:RandomPassword": (name, inputs) => ({
+        // With special: false the provider returns letters and digits only.
+        result: (inputs.special === false ? `mockpassword${name.replace(/[^A-Za-z0-9]/g, "")}` : `mock-password-${name}`)
+            .padEnd(inputs.length ?? 32, "x")
+            .slice(0, inputs.length ?? 32),
+        bcryptHash: "mock",
+    }),
+    // Docker names a resource without a name input after its logical name plus a random suffix.
+    "docker:index/remoteImage:RemoteImage": (_name, inputs) => ({
+        imageId: `sha256:${fakeDigest(`image:${inputs.name}`)}`,
+        repoDigest: `${String(inputs.name).replace(/:[^/:@]+$/, "")}@sha256:${fakeDigest(`digest:${inputs.name}`)}`,
+    }),
+    "docker:index/network:Network": (name, inputs) => ({ name: inputs.name ?? `${name}-${fakeDigest(name).slice(0, 7)}` }),
+    "docker:index/volume:Volume": (name, inputs) => ({
+        name: inputs.name ?? `${name}-${fakeDigest(name).slice(0, 7)}`,
+        mountpoint: `/var/lib/docker/volumes/${inputs.name ?? name}/_data`,
+    }),
+    "docker:index/container:Container": (name, inputs) => ({ name: inputs.name ?? `${name}-${fakeDigest(name).slice(0, 7)}` }),
     "random:index/randomBytes:RandomBytes": (name, inputs) => ({
         base64: Buffer.alloc(inputs.length ?? 32, name).toString("base64"),
         hex: Buffer.alloc(inputs.length ?? 32, name).toString("hex"),
@@ -182,6 +199,11 @@ export const mockedOutputs: Record<string, (name: string, inputs: Record<string,
         hex: Buffer.alloc(inputs.byteLength ?? 32, name).toString("hex"),
     }),
 };
+
+/** Returns a deterministic sha256 hex digest of a seed, shaped like an image id or digest. */
+export function fakeDigest(seed: string): string {
+    return require("node:crypto").createHash("sha256").update(seed).digest("hex") as string;
+}
 
 /** Returns a deterministic GUID-shaped string derived from a seed. */
 export function fakeGuid(seed: string): string {
