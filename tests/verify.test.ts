@@ -7,8 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 
@@ -380,6 +382,31 @@ describe("verify against the local chain", () => {
         assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
         assert.equal(lineOf(lines, "sign-in redirect: redirect_uri"), `PASS  sign-in redirect: redirect_uri: ${chain.publicOrigin}/oauth2/callback`);
         assert.equal(chain.upstreamRequestCount, 0);
+    });
+
+    test("stack outputs fill the target", async () => {
+        // A stand-in for the Pulumi CLI that records its arguments and prints
+        // stack outputs pointing at this chain, never at the real hostname.
+        const fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "netos-verify-pulumi-"));
+        try {
+            const outputs = JSON.stringify({ publicUrl: chain.publicOrigin, entraClientId: chainClientId, tunnelId: "stand-in" });
+            fs.writeFileSync(path.join(fakeBin, "pulumi"), `#!/bin/sh\necho "$@" > "${fakeBin}/args"\ncat <<'EOF'\n${outputs}\nEOF\n`, { mode: 0o755 });
+            const env = { PATH: `${fakeBin}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: process.env.HOME ?? "/root" };
+
+            // Pulumi.prod.yaml turns Access on, which this chain does not have.
+            const run = await runCommand(
+                process.execPath,
+                ["--import", "tsx", "scripts/verify.ts", "--stack", "prod", "--access", "off", "--authorize-url", chain.issuer.authorizeUrl],
+                env,
+            );
+            const lines = checkLines(run.stdout);
+
+            assert.equal(fs.readFileSync(path.join(fakeBin, "args"), "utf8").trim(), "stack output --json --stack prod");
+            assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+            assert.equal(lineOf(lines, "sign-in redirect: client_id"), `PASS  sign-in redirect: client_id: ${chainClientId}`);
+        } finally {
+            fs.rmSync(fakeBin, { recursive: true, force: true });
+        }
     });
 });
 
