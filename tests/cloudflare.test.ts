@@ -241,7 +241,8 @@ describe("Cloudflare (production config)", () => {
         assert.equal(password.inputs.applicationId, `/applications/${fakeGuid(`object:${application.name}`)}`);
         assert.deepEqual(password.inputs.rotateWhenChanged, { rotation: "" });
         const hours = Number(/^(\d+)h$/.exec(password.inputs.endDateRelative)?.[1]);
-        assert.ok(hours > 0 && hours <= 8760, `endDateRelative ${password.inputs.endDateRelative} is not within 12 months`);
+        assert.ok(hours > 0, `endDateRelative ${password.inputs.endDateRelative} is not a positive number of hours`);
+        assert.ok(hours <= 8760, `endDateRelative ${password.inputs.endDateRelative} is not within 12 months`);
         assert.equal(password.options.deleteBeforeReplace, false);
     });
 
