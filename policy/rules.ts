@@ -3,7 +3,7 @@
  *
  * Each rule matches resources by their type token, not by provider SDK classes, so the
  * pack does not load the provider SDKs and depends on the program only through
- * `services.ts`. Unknown values during `pulumi preview`: unless a rule says otherwise,
+ * `services.ts`. Unknown values during `pulumi preview`: unless a rule documents otherwise,
  * reading one throws `UnknownValueError`, which the engine reports as an advisory
  * "can't run during preview" and the rule is enforced at `pulumi up`, once the value is known.
  */
@@ -50,7 +50,7 @@ export const dataVolumeLabel = "netos.data-volume";
 /** The only service a tunnel hostname may route to: OAuth2-Proxy, which signs users in first. */
 export const ssoProxyService = serviceUrl("ssoProxy");
 
-/** The service of the final catch-all ingress rule, which answers every unmatched request. */
+/** The service of the final catch-all ingress rule, which returns 404 for every unmatched request. */
 export const catchAllService = "http_status:404";
 
 /** The longest allowed `endDateRelative` on the Entra client secret: 365 days. */
@@ -186,9 +186,9 @@ export const containerImageIdFromRemoteImage: StackValidationPolicy = {
                 continue;
             }
 
-            const shown = image.known ? `"${String(image.value)}"` : "unknown during preview";
+            const imageDescription = image.known ? `"${String(image.value)}"` : "unknown during preview";
             reportViolation(
-                `Container "${container.name}" runs image ${shown}, which comes from no docker.RemoteImage, so its version cannot be checked. ` +
+                `Container "${container.name}" runs image ${imageDescription}, which comes from no docker.RemoteImage, so its version cannot be checked. ` +
                     `Fix: pull the image with a docker.RemoteImage pinned to a release tag or digest and pass its \`imageId\` to the container.`,
                 container.urn,
             );
@@ -359,13 +359,14 @@ export const tunnelDnsRecordProxied: ResourceValidationPolicy = {
  * an Access group, or a group of an identity provider (Entra ID, Google Workspace, Okta,
  * GitHub organization or team).
  *
- * Every other selector is rejected in an allow policy's `includes`:
- * `everyone`; `anyValidServiceToken` and `serviceToken` (machines, not people);
- * `emailDomain`, which admits every present and future account at the domain, guests
- * included (it may still narrow a policy under `requires`); and selectors that do not
- * identify a person (`ip`, `ipList`, `geo`, `certificate`, `commonName`, `devicePosture`,
- * `loginMethod`, `authMethod`, `authContext`, `externalEvaluation`, `linkedAppToken`,
- * `oidc`, `saml`, `userRiskScore`, `cloudflareAccountMember`).
+ * Every other selector is rejected in an allow policy's `includes`. `everyone` admits
+ * anyone, and `anyValidServiceToken` and `serviceToken` admit machines, not people.
+ * `emailDomain` admits every present and future account at the domain, guests included,
+ * although it may still narrow a policy under `requires`. The remaining selectors match
+ * a network, device, login method or claim value rather than a known list of people:
+ * `ip`, `ipList`, `geo`, `certificate`, `commonName`, `devicePosture`, `loginMethod`,
+ * `authMethod`, `authContext`, `externalEvaluation`, `linkedAppToken`, `oidc`, `saml`,
+ * `userRiskScore` and `cloudflareAccountMember`.
  */
 export const namedIncludeSelectors: readonly string[] = ["email", "emailList", "group", "azureAd", "gsuite", "okta", "githubOrganization"];
 

@@ -5,7 +5,8 @@
 import { UnknownValueError } from "@pulumi/policy";
 
 /**
- * Reads `object[key]`, or returns `undefined` when the value is unknown during preview.
+ * Reads `object[key]` and returns it with `known: true`, or `{ known: false }` when the
+ * value is unknown during preview.
  *
  * The policy host wraps resource properties in a proxy that throws `UnknownValueError`
  * on every unknown value. A rule that lets the error escape is reported by the engine as
