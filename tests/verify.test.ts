@@ -209,13 +209,19 @@ describe("verify command line", () => {
     });
 
     test("stack without the Pulumi CLI exits 2", async () => {
-        // Only node's own directory on PATH, so no `pulumi` can be found.
-        const env = { PATH: path.dirname(process.execPath), HOME: process.env.HOME ?? "/root" };
+        // PATH is an empty directory, so no `pulumi` is found even where one
+        // is installed next to node; a real CLI would contact the backend.
+        const emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "netos-verify-path-"));
+        try {
+            const env = { PATH: emptyBin, HOME: process.env.HOME ?? "/root" };
 
-        const run = await runCommand(process.execPath, ["--import", "tsx", "scripts/verify.ts", "--stack", "prod"], env);
+            const run = await runCommand(process.execPath, ["--import", "tsx", "scripts/verify.ts", "--stack", "prod"], env);
 
-        assert.equal(run.code, 2);
-        assert.match(run.stderr, /Pulumi CLI was not found/);
+            assert.equal(run.code, 2);
+            assert.match(run.stderr, /Pulumi CLI was not found/);
+        } finally {
+            fs.rmSync(emptyBin, { recursive: true, force: true });
+        }
     });
 });
 
