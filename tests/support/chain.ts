@@ -60,8 +60,15 @@ export interface ChainOptions {
     readonly oauth2ProxyOverrides?: Partial<OAuth2ProxyInput>;
     /** Inputs that override the chain's Nginx inputs. */
     readonly nginxOverrides?: Partial<NginxConfigInput>;
-    /** Write the access logs of Nginx to its log file. Default: true; the benchmark turns them off. */
-    readonly accessLog?: boolean;
+    /** Flags appended to OAuth2-Proxy's generated flags, for benchmark experiments; tests leave it unset. */
+    readonly oauth2ProxyExtraFlags?: readonly string[];
+    /** Keep every upstream request in the stubs' `requests`. Default: true; the benchmark only counts them. */
+    readonly recordUpstreamRequests?: boolean;
+    /**
+     * Edits the rendered nginx.conf before Nginx starts. For benchmark
+     * experiments with settings the generator has no input for; tests leave it unset.
+     */
+    readonly nginxConfigTransform?: (config: string) => string;
 }
 
 /** An HTTP request to one of the chain's listeners. */
@@ -274,7 +281,7 @@ export class Chain {
 
     /** Number of requests both stubs have received. */
     get upstreamRequestCount(): number {
-        return this.web.requests.length + this.api.requests.length;
+        return this.web.requestCount + this.api.requestCount;
     }
 
     private async startAll(options: ChainOptions): Promise<void> {
@@ -285,7 +292,11 @@ export class Chain {
             clientSecret: this.secrets.clientSecret,
             redirectUri,
         });
-        const stubOptions = { userHeader: chainIdentityHeaders.user, rolesHeader: chainIdentityHeaders.roles };
+        const stubOptions = {
+            userHeader: chainIdentityHeaders.user,
+            rolesHeader: chainIdentityHeaders.roles,
+            recordRequests: options.recordUpstreamRequests ?? true,
+        };
         this.webInstance = await StubUpstream.start({ role: "web", ...stubOptions });
         this.apiInstance = await StubUpstream.start({ role: "api", ...stubOptions });
 
@@ -328,12 +339,13 @@ export class Chain {
             pidPath: path.join(nginxDir, "nginx.pid"),
             tempDir: nginxDir,
             errorLogPath: path.join(this.dir, "nginx-error.log"),
-            accessLogPath: options.accessLog === false ? "off" : path.join(this.dir, "nginx-access.log"),
+            accessLogPath: path.join(this.dir, "nginx-access.log"),
             workerProcesses: options.nginxWorkerProcesses ?? 1,
             ...options.nginxOverrides,
         };
         const configPath = path.join(nginxDir, "nginx.conf");
-        fs.writeFileSync(configPath, renderNginxConfig(input));
+        const config = renderNginxConfig(input);
+        fs.writeFileSync(configPath, options.nginxConfigTransform ? options.nginxConfigTransform(config) : config);
 
         // -e sets the error log used before the configuration is read, so Nginx
         // never writes to the system's /var/log/nginx.
@@ -372,7 +384,7 @@ export class Chain {
             [oauth2ProxySecretEnv.cookieSecret]: this.secrets.cookieSecret,
             [oauth2ProxySecretEnv.redisPassword]: this.secrets.redisPassword,
         };
-        this.oauth2ProxyFlagList = oauth2ProxyArgs(input);
+        this.oauth2ProxyFlagList = [...oauth2ProxyArgs(input), ...(options.oauth2ProxyExtraFlags ?? [])];
         const proxy = ManagedProcess.spawn("oauth2-proxy", oauth2ProxyBinary(), this.oauth2ProxyFlagList, env, path.join(this.dir, "oauth2-proxy.log"));
         this.processes.push(proxy);
         await proxy.waitReady(async () => (await sendTo(this.proxyPort, { path: oauth2ProxyPingPath })).status === 200);

@@ -27,6 +27,8 @@ export interface StubUpstreamOptions {
     readonly userHeader: string;
     /** Name of the header that carries the user's roles (the API shim's roles header). */
     readonly rolesHeader: string;
+    /** Keep every request in `requests`. Default: true; the benchmark only counts, to bound memory. */
+    readonly recordRequests?: boolean;
 }
 
 /**
@@ -64,8 +66,10 @@ const openApiSchema = {
 
 /** A stub web app or API on a free 127.0.0.1 port; create it with `StubUpstream.start`. */
 export class StubUpstream {
-    /** Every request received, in order. */
+    /** Every request received, in order; empty when `recordRequests` is false. */
     readonly requests: RecordedRequest[] = [];
+    /** Number of requests received, recorded or not. */
+    requestCount = 0;
 
     private constructor(
         readonly options: StubUpstreamOptions,
@@ -106,7 +110,10 @@ export class StubUpstream {
             bodyLength += chunk.length;
         });
         req.on("end", () => {
-            this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyLength });
+            this.requestCount += 1;
+            if (this.options.recordRequests ?? true) {
+                this.requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyLength });
+            }
             this.respond(req, res);
         });
     }
