@@ -5,13 +5,18 @@
  */
 import { afterEach, describe, mock, test } from "node:test";
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 
 import { clientSecretWarningDays, daysUntil } from "../components/entraApplication";
 import { rotatableSecrets, type RotatableSecret } from "../config/rotation";
-import { mockedInvokes, mockedOutputs, resourcesOfType, runProgram, runProgramSettled, type ProgramRun, type RecordedResource } from "./support/mocks";
+import { secretUrns } from "../scripts/secret-urns";
+import { mockedInvokes, mockedOutputs, repoRoot, resourcesOfType, runProgram, runProgramSettled, type ProgramRun, type RecordedResource } from "./support/mocks";
 
 const types = {
     randomBytes: "random:index/randomBytes:RandomBytes",
@@ -311,5 +316,53 @@ describe("Entra client secret expiry", () => {
 
         const messages = warn.mock.calls.map((call) => String(call.arguments[0]));
         assert.deepEqual(messages.filter((message) => message.includes("Entra client secret expires")), []);
+    });
+});
+
+describe("secret-urns script", () => {
+    test("finds each secret's resources", async () => {
+        const run = await runWithRotation({});
+        const found = secretUrns(run.resources.map((resource) => resource.urn));
+        for (const secret of rotatableSecrets) {
+            const expected = blastRadius[secret].secrets.map((resource) => {
+                const match = run.resources.find((candidate) => candidate.type === resource.type && candidate.name === resource.name);
+                assert.ok(match, `${describeResource(resource)} is not registered`);
+                return match.urn;
+            });
+            assert.deepEqual(found[secret].sort(), expected.sort(), secret);
+        }
+    });
+
+    test("matches full parent chains", () => {
+        // The engine puts every ancestor's type in a URN; the mocks put only the parent's.
+        const urn = "urn:pulumi:prod::netos::netos:docker:Origin$netos:docker:OriginSecrets$random:index/randomBytes:RandomBytes::netos-prod-secrets-cookie-secret";
+        const found = secretUrns([urn, "urn:pulumi:prod::netos::netos:docker:Origin$netos:docker:Service$docker:index/container:Container::netos-prod-sso-proxy-container"]);
+        assert.deepEqual(found.cookieSecret, [urn]);
+        assert.deepEqual(found.tunnelSecret, []);
+    });
+
+    test("reads pulumi stack export", async () => {
+        const run = await runWithRotation({});
+        const binDir = mkdtempSync(path.join(os.tmpdir(), "netos-secret-urns-"));
+        try {
+            // A stand-in for the Pulumi CLI that prints an export of the mocked stack and records its arguments.
+            const exported = JSON.stringify({ version: 3, deployment: { resources: run.resources.map((resource) => ({ urn: resource.urn, type: resource.type })) } });
+            writeFileSync(path.join(binDir, "export.json"), exported);
+            writeFileSync(path.join(binDir, "pulumi"), `#!/bin/sh\necho "$@" > "${binDir}/args"\ncat "${binDir}/export.json"\n`);
+            chmodSync(path.join(binDir, "pulumi"), 0o755);
+
+            const script = path.join(repoRoot, "scripts", "secret-urns.ts");
+            const env = { ...process.env, PATH: `${binDir}:${process.env.PATH ?? ""}` };
+            const result = spawnSync(process.execPath, ["--import", "tsx", script, "--stack", "prod", "postgresPassword"], { cwd: repoRoot, env, encoding: "utf8" });
+            assert.equal(result.status, 0, result.stderr);
+            assert.deepEqual(result.stdout.trim().split("\n").sort(), secretUrns(run.resources.map((resource) => resource.urn)).postgresPassword.sort());
+            assert.equal(readFileSync(path.join(binDir, "args"), "utf8").trim(), "stack export --stack prod");
+
+            const unknown = spawnSync(process.execPath, ["--import", "tsx", script, "cookie"], { cwd: repoRoot, env, encoding: "utf8" });
+            assert.equal(unknown.status, 1);
+            assert.match(unknown.stderr, /unknown argument "cookie"/);
+        } finally {
+            rmSync(binDir, { recursive: true, force: true });
+        }
     });
 });
