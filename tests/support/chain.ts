@@ -129,13 +129,44 @@ export async function freePort(): Promise<number> {
     return port;
 }
 
-/** Children still running, killed by the exit hook if a run ends without `stop()`. */
+/** Children still running, killed by the exit and signal hooks if a run ends without `stop()`. */
 const liveChildren = new Set<ChildProcess>();
-process.once("exit", () => {
+/** Temp dirs of chains not yet stopped, removed by the same hooks. */
+const liveDirs = new Set<string>();
+let exitHooksInstalled = false;
+
+function killLiveChildren(): void {
     for (const child of liveChildren) {
         child.kill("SIGKILL");
     }
-});
+    for (const dir of liveDirs) {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/**
+ * Kills the chain's programs when this process exits or is stopped by a
+ * signal, so no Nginx, Redis or OAuth2-Proxy outlives a crashed or
+ * interrupted run. A signal that another listener handles (`npm run local`
+ * stops the chain itself) is left to that listener.
+ */
+function installExitHooks(): void {
+    if (exitHooksInstalled) {
+        return;
+    }
+    exitHooksInstalled = true;
+    process.once("exit", killLiveChildren);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(signal, () => {
+            if (process.listenerCount(signal) > 0) {
+                return;
+            }
+            killLiveChildren();
+            // The once-listener is gone, so this signal now ends the process as it would have.
+            process.kill(process.pid, signal);
+        });
+    }
+}
 
 /** A program the chain started, with its output in a log file. */
 class ManagedProcess {
@@ -236,8 +267,10 @@ export class Chain {
 
     /** Starts every part of the chain; on failure stops what already runs and rethrows. */
     static async start(options: ChainOptions = {}): Promise<Chain> {
+        installExitHooks();
         const mode = options.mode ?? "test";
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netos-chain-"));
+        liveDirs.add(dir);
         // Nginx workers run as an unprivileged user when the master runs as root.
         fs.chmodSync(dir, 0o755);
         const proxyPort = options.proxyPort ?? (await freePort());
@@ -400,6 +433,7 @@ export class Chain {
         await this.webInstance?.stop();
         await this.apiInstance?.stop();
         fs.rmSync(this.dir, { recursive: true, force: true });
+        liveDirs.delete(this.dir);
     }
 
     /** Returns the last lines of each program's log, for failure messages. */
@@ -506,8 +540,8 @@ export class Chain {
 }
 
 /**
- * OAuth2-Proxy inputs of `local` mode: a browser on http://127.0.0.1 drops a
- * Secure cookie, and the `__Host-` prefix demands Secure.
+ * OAuth2-Proxy inputs of `local` mode: a browser on http://127.0.0.1 may not
+ * store a Secure cookie, and the `__Host-` prefix requires Secure.
  */
 const localCookieInput = { cookieName: "netos_session_local", cookieSecure: false } as const;
 
@@ -559,9 +593,9 @@ function delay(ms: number): Promise<void> {
 
 /**
  * Returns a session cookie with the same value signed again for `timestamp`
- * (seconds since the epoch), the way OAuth2-Proxy v7.15.6 signs cookies
- * (`pkg/encryption/utils.go`): `value|timestamp|signature`, where the
- * signature is HMAC-SHA256 keyed with the cookie secret string over the
+ * (seconds since the epoch), the way OAuth2-Proxy v7.15.6 signs cookies in
+ * `pkg/encryption/utils.go`. The cookie value is `value|timestamp|signature`.
+ * The signature is HMAC-SHA256, keyed with the cookie secret string, over the
  * cookie name, the value and the timestamp, in padded URL-safe base64.
  */
 export function resignSessionCookie(cookiePair: string, cookieSecret: string, timestamp: number): string {
