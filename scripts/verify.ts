@@ -745,7 +745,8 @@ export async function main(argv: readonly string[], write: (line: string) => voi
         throw error;
     }
 
-    write(`verify: ${target.publicOrigin} via ${describeDestination(target)}, without cookies, redirects not followed`);
+    const via = target.connect ? ` via ${describeDestination(target)}` : "";
+    write(`verify: ${target.publicOrigin}${via}, without cookies, redirects not followed`);
     const results = await runChecks(target);
     for (const result of results) {
         write(formatResult(result));
