@@ -181,6 +181,7 @@ COMMIT;
 SELECT format('CREATE DATABASE %I OWNER %I', ${databaseLiteral}, ${roleLiteral})
 WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = ${databaseLiteral}) \\gexec
 ALTER DATABASE ${database} OWNER TO ${role};
+-- Only the owner and superusers may connect; grant CONNECT to any other role explicitly.
 REVOKE ALL ON DATABASE ${database} FROM PUBLIC;
 `;
 }

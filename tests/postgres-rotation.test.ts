@@ -261,6 +261,25 @@ exec ${binDir}/postgres -D "$PGDATA" -k ${socketDir} -p ${port} -c listen_addres
         assert.equal(owner.stdout.trim(), postgresApiRoleDefault);
     });
 
+    test("other roles cannot connect", () => {
+        const created = psqlTcp(superuser, oldPasswords.superuser, "postgres", "CREATE ROLE reporting LOGIN");
+        assert.equal(created.status, 0, created.stderr);
+
+        // The socket trusts every role, so only the database's CONNECT privilege can stop this.
+        const [command, args] = asServerUser(path.join(binDir, "psql"), [
+            "--no-psqlrc",
+            "--no-password",
+            `--host=${socketDir}`,
+            `--port=${port}`,
+            "--username=reporting",
+            `--dbname=${postgresApiDatabaseDefault}`,
+            "--command=SELECT 1",
+        ]);
+        const connected = spawnSync(command, args, { env: cleanEnv({}), encoding: "utf8", timeout: 20_000 });
+        assert.notEqual(connected.status, 0, "a role without CONNECT reached the api database");
+        assert.match(connected.stderr, /permission denied for database/);
+    });
+
     test("SIGINT stops cleanly", async () => {
         assert.ok(running !== undefined, "no entrypoint is running");
         const entrypoint = running;
