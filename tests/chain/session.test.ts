@@ -1,12 +1,13 @@
 /**
  * Session cookies in the real chain (OAuth2-Proxy v7.15.6 with sessions in
- * Redis): tampered, re-signed, expired and signed-out cookies are rejected.
+ * Redis): tampered, re-signed, expired and signed-out cookies are rejected,
+ * and a session past its refresh period gets a new ID token.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 
-import { Chain, cookiePairs, resignSessionCookie, sendTo, sessionRedisKey } from "../support/chain";
+import { Chain, chainIdentityHeaders, cookiePairs, resignSessionCookie, sendTo, sessionRedisKey } from "../support/chain";
 
 /** Returns the value of a `--name=value` flag, or throws naming the flag. */
 function flagValue(flags: readonly string[], name: string): string {
@@ -147,5 +148,35 @@ describe("chain session cookies", () => {
 
         assert.ok(chain.audit.sent > 10, `only ${chain.audit.sent} requests were sent without a session`);
         assert.equal(chain.audit.reachedUpstream, 0, `reached an upstream: ${chain.audit.leaks.join(", ")}`);
+    });
+});
+
+describe("chain session refresh", () => {
+    let chain: Chain;
+
+    before(async () => {
+        // A refresh period of 1 s instead of 50 m, so the test sees a refresh.
+        chain = await Chain.start({ oauth2ProxyOverrides: { cookieRefresh: "1s" } });
+    });
+
+    after(async () => {
+        await chain?.stop();
+    });
+
+    test("refresh renews the bearer token", async () => {
+        const { sessionCookie } = await chain.signIn("exec");
+        const signedIn = sessionCookie ?? assert.fail("no session cookie");
+        const firstToken = chain.issuer.issuedIdTokens.at(-1);
+        // Wait well past the period: after 1.5 s, OAuth2-Proxy v7.15.6 did not refresh yet.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+
+        const response = await chain.send({ path: "/api/whoami", cookie: signedIn });
+
+        assert.equal(response.status, 200, response.body);
+        assert.equal(chain.issuer.issuedIdTokens.length, 2, "the session was not refreshed with the refresh token");
+        const renewed = chain.issuer.issuedIdTokens.at(-1);
+        assert.notEqual(renewed, firstToken);
+        assert.equal(chain.api.requests.at(-1)?.headers.authorization, `Bearer ${renewed}`);
+        assert.equal(chain.api.requests.at(-1)?.headers[chainIdentityHeaders.roles.toLowerCase()], "exec");
     });
 });
