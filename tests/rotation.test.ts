@@ -163,6 +163,23 @@ function assertRegistered(run: ProgramRun, expected: readonly ExpectedResource[]
     }
 }
 
+/** Returns the URNs a resource depends on, directly or through other resources. */
+function transitiveDependencies(run: ProgramRun, urn: string): Set<string> {
+    const resources = byUrn(run);
+    const found = new Set<string>();
+    const pending = [urn];
+    while (pending.length > 0) {
+        const current = pending.pop() as string;
+        for (const dependency of resources.get(current)?.options.dependsOn ?? []) {
+            if (!found.has(dependency)) {
+                found.add(dependency);
+                pending.push(dependency);
+            }
+        }
+    }
+    return found;
+}
+
 function assertSameUrns(before: ProgramRun, after: ProgramRun): void {
     assert.deepEqual([...byUrn(after).keys()].sort(), [...byUrn(before).keys()].sort(), "the rotation added or removed resources");
 }
@@ -239,6 +256,24 @@ describe("rotation blast radius", () => {
             assertSameUrns(before, after);
             assert.deepEqual(changedResources(before, after), consumers.map(describeResource).sort());
             assertVolumesUnchanged(before, after);
+        });
+    }
+
+    // Pulumi orders a replacement by dependencies: the new secret first, then
+    // its consumers, and only then the deletion of the old secret.
+    for (const secret of rotatableSecrets) {
+        test(`${secret} consumers depend on it`, async () => {
+            const run = await runWithRotation({});
+            const { secrets, consumers } = blastRadius[secret];
+            assertRegistered(run, [...secrets, ...consumers], secret);
+            const urnOf = (expected: ExpectedResource) =>
+                (run.resources.find((candidate) => candidate.type === expected.type && candidate.name === expected.name) as RecordedResource).urn;
+            for (const consumer of consumers) {
+                const dependencies = transitiveDependencies(run, urnOf(consumer));
+                for (const secretResource of secrets) {
+                    assert.ok(dependencies.has(urnOf(secretResource)), `${consumer.name} does not depend on ${secretResource.name}`);
+                }
+            }
         });
     }
 
