@@ -21,6 +21,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
+import { defaultAppRoles } from "../../config/entra";
 import { renderNginxConfig } from "../../generated/nginx";
 import type { NginxConfigInput } from "../../generated/nginx";
 import { oauth2ProxyArgs, oauth2ProxyPingPath, oauth2ProxySecretEnv } from "../../generated/oauth2Proxy";
@@ -36,8 +37,8 @@ export const chainTenantId = "4944843d-e347-4fe7-a279-4006ce5efc33";
 export const chainClientId = "0e4f5c1a-7d2b-4c8e-9a3f-6b1d2e3f4a5b";
 /** Production hostname; requests carry it in `Host` as cloudflared sends them. */
 export const chainHostname = "netos.xiberian.net";
-/** App roles allowed to sign in: the production defaults. */
-export const chainAllowedRoles: readonly string[] = ["exec", "finance", "network_eng"];
+/** App roles allowed to sign in: the defaults of `netos:appRoles`. */
+export const chainAllowedRoles: readonly string[] = defaultAppRoles;
 /** Identity headers the API's development shim reads. */
 export const chainIdentityHeaders = { user: "X-NetOS-User", roles: "X-NetOS-Roles" } as const;
 /** Address the test client claims as the visitor's, as Cloudflare's edge reports it (TEST-NET-3). */
