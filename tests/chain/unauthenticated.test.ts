@@ -10,7 +10,7 @@ import { Chain, chainClientId, chainHostname, chainIdentityHeaders } from "../su
 import { testUser } from "../support/oidcIssuer";
 
 /** Statuses OAuth2-Proxy may return for a request without a session; none of them comes from an upstream. */
-const refusalStatuses = [301, 302, 400, 401, 403, 404, 405];
+const rejectionStatuses = [301, 302, 400, 401, 403, 404, 405];
 
 describe("chain without a session", () => {
     let chain: Chain;
@@ -139,7 +139,7 @@ describe("chain without a session", () => {
             const response = await chain.sendWithoutSession({ path });
 
             assert.equal(chain.upstreamRequestCount, before, `${path} reached an upstream`);
-            assert.ok(refusalStatuses.includes(response.status), `${path} returned ${response.status}`);
+            assert.ok(rejectionStatuses.includes(response.status), `${path} returned ${response.status}`);
         }
     });
 
@@ -151,7 +151,7 @@ describe("chain without a session", () => {
                 const response = await chain.sendWithoutSession({ path, method });
 
                 assert.equal(chain.upstreamRequestCount, before, `${method} ${path} reached an upstream`);
-                assert.ok(refusalStatuses.includes(response.status), `${method} ${path} returned ${response.status}`);
+                assert.ok(rejectionStatuses.includes(response.status), `${method} ${path} returned ${response.status}`);
             }
         }
     });
@@ -190,5 +190,10 @@ describe("chain without a session", () => {
 
         assert.ok(chain.audit.sent > 50, `only ${chain.audit.sent} requests were sent without a session`);
         assert.equal(chain.audit.reachedUpstream, 0, `reached an upstream: ${chain.audit.leaks.join(", ")}`);
+    });
+
+    test("nothing reached Nginx either", () => {
+        // Every request in this file lacks a session, so OAuth2-Proxy must have handled all of them itself.
+        assert.deepEqual(chain.nginxAccessLog(), []);
     });
 });

@@ -437,6 +437,15 @@ export class Chain {
         liveDirs.delete(this.dir);
     }
 
+    /** Returns the lines of Nginx's access log: one per request that reached Nginx. */
+    nginxAccessLog(): string[] {
+        const logPath = path.join(this.dir, "nginx-access.log");
+        if (!fs.existsSync(logPath)) {
+            return [];
+        }
+        return fs.readFileSync(logPath, "utf8").split("\n").filter((line) => line !== "");
+    }
+
     /** Returns the last lines of each program's log, for failure messages. */
     logTails(lines = 20): string {
         return this.processes.map((managed) => `--- ${managed.name} (${managed.logPath})\n${managed.logTail(lines)}`).join("\n");
