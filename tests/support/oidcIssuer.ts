@@ -179,7 +179,7 @@ export class OidcIssuer {
 
     /** Generates a signing key and starts the issuer on a free 127.0.0.1 port. */
     static async start(options: OidcIssuerOptions): Promise<OidcIssuer> {
-        const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+        const { privateKey, publicKey } = await generateKeyPair("RS256");
         const jwk = await exportJWK(publicKey);
         const kid = await calculateJwkThumbprint(jwk);
         const publicJwk: JWK = { ...jwk, kid, use: "sig", alg: "RS256" };
