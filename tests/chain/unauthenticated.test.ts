@@ -185,6 +185,24 @@ describe("chain without a session", () => {
         assert.equal(location.searchParams.get("redirect_uri"), "https://netos.xiberian.net/oauth2/callback");
     });
 
+    test("forwarded headers trusted from proxy only", async () => {
+        // 127.0.0.1 plays cloudflared, the only trusted proxy; 127.0.0.2 plays
+        // any other client on the network. Only the proxy may name the visitor.
+        const spoofed = "198.51.100.7";
+        const headers = { "CF-Connecting-IP": spoofed, "X-Forwarded-For": spoofed };
+        const trustedPath = `/trusted-${Date.now()}`;
+        const untrustedPath = `/untrusted-${Date.now()}`;
+
+        const trusted = await chain.sendWithoutSession({ path: trustedPath, headers });
+        const untrusted = await chain.sendWithoutSession({ path: untrustedPath, headers, sourceAddress: "127.0.0.2" });
+
+        assert.equal(trusted.status, 302);
+        assert.equal(untrusted.status, 302);
+        const logLine = (path: string): string => chain.oauth2ProxyLog().find((line) => line.includes(`"${path}"`)) ?? "";
+        assert.match(logLine(trustedPath), new RegExp(`^${spoofed.replace(/\./g, "\\.")} `));
+        assert.match(logLine(untrustedPath), /^127\.0\.0\.2 /);
+    });
+
     test("no upstream reached without a session", (t) => {
         t.diagnostic(chain.auditSummary());
 

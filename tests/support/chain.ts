@@ -84,6 +84,8 @@ export interface ChainRequest {
     readonly cookie?: string;
     /** Request body. */
     readonly body?: string;
+    /** Source address of the connection, e.g. `127.0.0.2` to play a client that is not the trusted proxy. Default: 127.0.0.1. */
+    readonly sourceAddress?: string;
 }
 
 /** An HTTP response with the whole body read. */
@@ -437,6 +439,11 @@ export class Chain {
         liveDirs.delete(this.dir);
     }
 
+    /** Returns the lines of OAuth2-Proxy's log (request and authentication lines). */
+    oauth2ProxyLog(): string[] {
+        return fs.readFileSync(path.join(this.dir, "oauth2-proxy.log"), "utf8").split("\n").filter((line) => line !== "");
+    }
+
     /** Returns the lines of Nginx's access log: one per request that reached Nginx. */
     nginxAccessLog(): string[] {
         const logPath = path.join(this.dir, "nginx-access.log");
@@ -563,7 +570,16 @@ export function sendTo(port: number, request: ChainRequest): Promise<ChainRespon
     }
     return new Promise((resolve, reject) => {
         const req = http.request(
-            { host: "127.0.0.1", port, method: request.method ?? "GET", path: request.path, headers, agent: false, timeout: 10_000 },
+            {
+                host: "127.0.0.1",
+                port,
+                localAddress: request.sourceAddress,
+                method: request.method ?? "GET",
+                path: request.path,
+                headers,
+                agent: false,
+                timeout: 10_000,
+            },
             (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (chunk: Buffer) => chunks.push(chunk));
