@@ -155,7 +155,7 @@ describe("chain session refresh", () => {
     let chain: Chain;
 
     before(async () => {
-        // A refresh period of 1 s instead of 50 m, so the test sees a refresh.
+        // A refresh period of 1 s instead of 50 m, so a refresh happens within the test.
         chain = await Chain.start({ oauth2ProxyOverrides: { cookieRefresh: "1s" } });
     });
 
