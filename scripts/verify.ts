@@ -201,9 +201,11 @@ export interface StackFacts {
 export function buildTarget(commandLine: CommandLine, stack: StackFacts = {}): VerifyTarget {
     const publicOrigin = resolvePublicOrigin(commandLine, stack);
     const tenant = commandLine.tenant ?? stack.tenantId;
-    const authorizeUrl = commandLine.authorizeUrl ?? (tenant === undefined ? undefined : entraAuthorizeUrl(tenant));
+    let authorizeUrl = tenant === undefined ? undefined : entraAuthorizeUrl(tenant);
     if (commandLine.authorizeUrl !== undefined) {
-        parseHttpUrl(commandLine.authorizeUrl, "--authorize-url");
+        // Compared with the redirect's origin and path, so a query in the option is dropped.
+        const url = parseHttpUrl(commandLine.authorizeUrl, "--authorize-url");
+        authorizeUrl = `${url.origin}${url.pathname}`;
     }
     let stackAccess: "on" | "off" | undefined;
     if (stack.accessEnabled !== undefined) {

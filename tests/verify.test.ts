@@ -164,6 +164,12 @@ describe("verify command line", () => {
         assert.equal(target.authorizeUrl, `https://login.microsoftonline.com/${chainTenantId}/oauth2/v2.0/authorize`);
     });
 
+    test("authorize url drops its query", () => {
+        const target = buildTarget(parseCommandLine(["--host", "a.example", "--tenant", chainTenantId, "--authorize-url", "http://127.0.0.1:9/t/authorize?x=1"]));
+
+        assert.equal(target.authorizeUrl, "http://127.0.0.1:9/t/authorize");
+    });
+
     test("stack facts fill the target", () => {
         const target = buildTarget(parseCommandLine(["--stack", "prod"]), {
             publicUrl: "https://netos.xiberian.net",
