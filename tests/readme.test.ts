@@ -8,9 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
 
-import { services } from "../services";
+import { services, ServiceKey } from "../services";
 import { tableEnd, tableStart } from "../scripts/configTable";
-import { repoRoot, runProgram } from "./support/mocks";
+import { mockedOutputs, repoRoot, resourcesOfType, runProgram } from "./support/mocks";
 
 const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
 
@@ -128,6 +128,50 @@ describe("README architecture", () => {
             assert.ok(diagram.includes(`${network} network`), `the diagram does not label a hop with the ${network} network`);
         });
     }
+});
+
+describe("README network table", () => {
+    const networkType = "docker:index/network:Network";
+    const rows = section("Architecture")
+        .split("\n")
+        .filter((line) => /^\| `[a-z]+` \|/.test(line))
+        .map((line) => line.split("|").map((cell) => cell.trim()));
+    const documented = new Map(rows.map((cells) => [(cells[1] ?? "").replace(/`/g, ""), (cells[2] ?? "").split(", ").sort()]));
+    let registered: Map<string, string[]>;
+
+    /** Returns a Docker resource's labels as a map. */
+    function labelsOf(inputs: Record<string, any>): Record<string, string> {
+        return Object.fromEntries((inputs.labels ?? []).map((entry: { label: string; value: string }) => [entry.label, entry.value]));
+    }
+
+    before(async () => {
+        // With appEgress on, so the optional egress network is registered too.
+        const run = await runProgram({ config: { appEgress: true } });
+        const roleByNetworkName = new Map<string, string>();
+        for (const network of resourcesOfType(run, networkType)) {
+            const name = mockedOutputs[networkType]?.(network.name, network.inputs).name as string;
+            roleByNetworkName.set(name, labelsOf(network.inputs)["netos.network"] ?? "");
+        }
+        registered = new Map();
+        for (const container of resourcesOfType(run, "docker:index/container:Container")) {
+            const service = labelsOf(container.inputs)["netos.service"] ?? "";
+            const alias = service in services ? services[service as ServiceKey].alias : service;
+            for (const network of container.inputs.networksAdvanced ?? []) {
+                const role = roleByNetworkName.get(network.name) ?? `unknown network ${network.name}`;
+                registered.set(role, [...(registered.get(role) ?? []), alias].sort());
+            }
+        }
+    });
+
+    test("lists every network", () => {
+        assert.deepEqual([...documented.keys()].sort(), [...registered.keys()].sort());
+    });
+
+    test("members match the program", () => {
+        for (const [role, members] of registered) {
+            assert.deepEqual(documented.get(role), members, `members of the ${role} network`);
+        }
+    });
 });
 
 describe("README outputs table", () => {
