@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { Chain, chainHostname } from "../tests/support/chain";
 import type { ChainOptions } from "../tests/support/chain";
 import { oauth2ProxyBinary } from "../tests/support/binaries";
+import { testUser } from "../tests/support/oidcIssuer";
 
 /** Limits on the options, so a typo cannot start an unbounded load. */
 const limits = { duration: 60, runs: 10, connections: 256, threads: 16 } as const;
@@ -38,11 +39,13 @@ interface BenchOptions {
 interface Variant {
     readonly description: string;
     readonly options: ChainOptions;
+    /** Test user whose session the requests carry. Default: `exec`, with an ID token of about 1.2 KB. */
+    readonly user?: string;
 }
 
 /**
  * The baseline is the generated configuration with Nginx's production worker
- * count. Each experiment changes one setting.
+ * count and the `exec` user's session. Each other variant changes one thing.
  */
 const variants: Record<string, Variant> = {
     baseline: {
@@ -72,6 +75,11 @@ const variants: Record<string, Variant> = {
             nginxWorkerProcesses: "auto",
             nginxConfigTransform: (config) => config.replace(/^ {4}access_log [^;]+;$/m, "    access_log off;"),
         },
+    },
+    "large-token": {
+        description: "baseline configuration, session of the large-token user (481 roles, ID token of about 19 KB)",
+        options: { nginxWorkerProcesses: "auto" },
+        user: "large-token",
     },
     "no-request-log": {
         description: "OAuth2-Proxy request log off (--request-logging=false)",
@@ -240,7 +248,7 @@ async function prepareVariant(name: string): Promise<PreparedChain> {
     const variant = variants[name] as Variant;
     const chain = await Chain.start({ ...variant.options, recordUpstreamRequests: false });
     try {
-        const { sessionCookie } = await chain.signIn("exec");
+        const { sessionCookie } = await chain.signIn(testUser(variant.user ?? "exec").key);
         if (sessionCookie === undefined) {
             throw new Error(`${name}: the sign-in returned no session cookie.\n${chain.logTails()}`);
         }
@@ -281,7 +289,7 @@ async function runThroughChain(options: BenchOptions, prepared: PreparedChain): 
 async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
     await printMachine();
-    console.log(`wrk: ${options.threads} threads, ${options.connections} connections, ${options.duration} s per run, ${options.runs} runs per measurement, GET / as a signed-in user`);
+    console.log(`wrk: ${options.threads} threads, ${options.connections} connections, ${options.duration} s per run, ${options.runs} runs per measurement, GET / as a signed-in test user`);
     for (const name of options.variants) {
         console.log(`variant ${name}: ${(variants[name] as Variant).description}`);
     }
