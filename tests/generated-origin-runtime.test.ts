@@ -1,7 +1,8 @@
 /**
  * Runs the origin's generated Redis config and container health checks with
- * real programs on loopback: Debian's redis-server 7.0, Node.js, python3 and
- * GNU wget (the containers use BusyBox wget, which takes the same flags).
+ * real programs on loopback: Debian's redis-server 7.0 and PostgreSQL 15,
+ * Node.js, python3 and GNU wget (the containers use BusyBox wget, which
+ * takes the same flags).
  */
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -10,14 +11,15 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { nodeHttpHealthCheckTest, pythonHttpHealthCheckTest, wgetHealthCheckTest } from "../generated/healthChecks";
+import { nodeHttpHealthCheckTest, postgresHealthCheckTest, pythonHttpHealthCheckTest, wgetHealthCheckTest } from "../generated/healthChecks";
+import { postgresEnv, postgresRoleSql } from "../generated/postgres";
 import { redisCliAuthEnv, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
-import { redisServerBinary } from "./support/binaries";
+import { postgresBinDir, redisServerBinary } from "./support/binaries";
 import { freePort } from "./support/chain";
 
 /**
  * Runs a Docker health check test (`CMD` or `CMD-SHELL`) here and returns its
- * exit status. It runs asynchronously, so a server in this process can answer.
+ * exit status. It runs asynchronously, so a server in this process can respond.
  */
 function runHealthCheck(check: string[], env: Record<string, string> = {}): Promise<number | null> {
     const [kind, ...rest] = check;
@@ -27,6 +29,21 @@ function runHealthCheck(check: string[], env: Record<string, string> = {}): Prom
         child.on("error", reject);
         child.on("exit", (status) => resolve(status));
     });
+}
+
+/**
+ * Stops a server this file started and waits until it has exited, killing it
+ * after 10 seconds. Redis 7 stays up on SIGTERM when its final snapshot fails.
+ */
+async function stopServer(server: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+    if (!server || server.exitCode !== null || server.signalCode !== null) {
+        return;
+    }
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    server.kill(signal);
+    const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
 }
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -61,8 +78,8 @@ describe("redis config (real redis-server)", () => {
         await waitFor(() => cli(["ping"], password).stdout.trim() === "PONG", "redis-server to answer PING");
     });
 
-    after(() => {
-        server?.kill("SIGTERM");
+    after(async () => {
+        await stopServer(server, "SIGTERM");
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -104,7 +121,8 @@ describe("http health checks (real programs)", () => {
 
     before(async () => {
         server = http.createServer((request, response) => {
-            const status = request.url === "/ok" ? 200 : request.url === "/redirect" ? 302 : request.url === "/missing" ? 404 : 500;
+            const statusByPath: Record<string, number> = { "/ok": 200, "/redirect": 302, "/missing": 404 };
+            const status = statusByPath[request.url ?? ""] ?? 500;
             response.writeHead(status, status === 302 ? { Location: "/elsewhere" } : {});
             response.end();
         });
@@ -144,5 +162,66 @@ describe("http health checks (real programs)", () => {
     test("invalid path rejected", () => {
         assert.throws(() => nodeHttpHealthCheckTest(3000, "/a b"), /path must be an absolute path/);
         assert.throws(() => pythonHttpHealthCheckTest(8000, "health"), /path must be an absolute path/);
+    });
+});
+
+describe("postgres health check (real PostgreSQL)", () => {
+    const apiPassword = "Q9w8E7r6T5y4U3i2O1p0A9s8D7f6";
+    const superuserPassword = "Z1x2C3v4B5n6M7a8S9d0F1g2H3j4";
+    let dir: string;
+    let port: number;
+    let server: ChildProcess | undefined;
+
+    // initdb and postgres refuse to run as root, so they run as Debian's postgres user then.
+    const asServerUser = (command: string, args: string[]): [string, string[]] =>
+        process.getuid?.() === 0 ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", command, ...args]] : [command, args];
+
+    const check = () => postgresHealthCheckTest({ role: "netos_api", database: "netos", passwordEnv: postgresEnv.apiPassword, port });
+
+    before(async () => {
+        const binDir = postgresBinDir();
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "netos-postgres-"));
+        fs.chmodSync(dir, 0o777);
+        port = await freePort();
+        const [initCommand, initArgs] = asServerUser(path.join(binDir, "initdb"), [
+            "--pgdata", path.join(dir, "data"), "--username=postgres", "--auth-local=trust", "--auth-host=scram-sha-256",
+        ]);
+        const initdb = spawnSync(initCommand, initArgs, { encoding: "utf8", timeout: 60_000 });
+        assert.equal(initdb.status, 0, `initdb failed: ${initdb.stderr}`);
+        const [command, args] = asServerUser(path.join(binDir, "postgres"), [
+            "-D", path.join(dir, "data"), "-k", dir, "-p", String(port), "-c", "listen_addresses=127.0.0.1",
+        ]);
+        server = spawn(command, args, { stdio: "ignore" });
+        const ready = () => spawnSync(path.join(binDir, "pg_isready"), ["--quiet", "--host", dir, "--port", String(port)]).status === 0;
+        await waitFor(ready, "PostgreSQL to accept connections", 30_000);
+    });
+
+    after(async () => {
+        // SIGINT asks PostgreSQL for a fast shutdown.
+        await stopServer(server, "SIGINT");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("fails before the role exists", async () => {
+        assert.notEqual(await runHealthCheck(check(), { [postgresEnv.apiPassword]: apiPassword }), 0);
+    });
+
+    test("passes once roles are applied", async () => {
+        const applied = spawnSync("psql", ["--no-psqlrc", "--quiet", "--host", dir, "--port", String(port), "--username=postgres", "--dbname=postgres"], {
+            input: postgresRoleSql({ apiRole: "netos_api", apiDatabase: "netos" }),
+            env: { ...process.env, [postgresEnv.superuserPassword]: superuserPassword, [postgresEnv.apiPassword]: apiPassword },
+            encoding: "utf8",
+            timeout: 30_000,
+        });
+        assert.equal(applied.status, 0, `applying the role SQL failed: ${applied.stderr}`);
+        assert.equal(await runHealthCheck(check(), { [postgresEnv.apiPassword]: apiPassword }), 0);
+    });
+
+    test("fails with a stale password", async () => {
+        assert.notEqual(await runHealthCheck(check(), { [postgresEnv.apiPassword]: "stale-password-value" }), 0);
+    });
+
+    test("fails without the variable", async () => {
+        assert.notEqual(await runHealthCheck(check(), { [postgresEnv.apiPassword]: "" }), 0);
     });
 });
