@@ -175,7 +175,7 @@ export class Origin extends pulumi.ComponentResource {
                 uploads: [
                     {
                         file: redisConfigPath,
-                        content: pulumi.secret(secrets.redisPassword.apply((password) => renderRedisConfig({ password, maxMemoryMb: redisMaxMemoryMb }))),
+                        content: pulumi.secret(secrets.redisPassword.apply((password) => renderRedisConfig({ password, maxMemoryMb: redisMaxMemoryMb, appendOnly: settings.redisAppendOnly }))),
                         permissions: "0644",
                     },
                 ],

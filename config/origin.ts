@@ -90,6 +90,8 @@ export interface OriginConfig {
     readonly postgresVolumeName: string | undefined;
     /** Existing Docker volume to adopt for Redis data, or undefined to create one. */
     readonly redisVolumeName: string | undefined;
+    /** Whether Redis persists with the append-only file instead of snapshots. */
+    readonly redisAppendOnly: boolean;
     /** The api's PostgreSQL login role. */
     readonly postgresApiRole: string;
     /** The database the api role owns. */
@@ -196,6 +198,7 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
     const allowDataVolumeDeletion = reader.boolean("allowDataVolumeDeletion", false);
     const postgresVolumeName = readVolumeName(reader, "postgresVolumeName");
     const redisVolumeName = readVolumeName(reader, "redisVolumeName");
+    const redisAppendOnly = reader.boolean("redisAppendOnly", false);
 
     const postgresApiRole = reader.string("postgresApiRole", { default: postgresApiRoleDefault, example: postgresApiRoleDefault });
     const postgresDatabase = reader.string("postgresDatabase", { default: postgresApiDatabaseDefault, example: postgresApiDatabaseDefault });
@@ -248,6 +251,7 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
         allowDataVolumeDeletion,
         postgresVolumeName,
         redisVolumeName,
+        redisAppendOnly,
         postgresApiRole,
         postgresDatabase,
         apiRedisDatabase,

@@ -16,6 +16,13 @@ export interface RedisConfigInput {
     readonly dataDir?: string;
     /** Memory Redis may use for data, in MiB, below the container's limit so the kernel never kills it. */
     readonly maxMemoryMb: number;
+    /**
+     * Persist with the append-only file instead of snapshots. Redis 7 loads only
+     * the append-only file when it is on, and starts empty if the volume holds
+     * only a snapshot (`dump.rdb`), so it must match how the volume was written.
+     * Default: false, snapshots, as the official image does without a config.
+     */
+    readonly appendOnly?: boolean;
 }
 
 /** Path the Redis container reads its generated config from. */
@@ -28,8 +35,8 @@ export const redisConfigPath = "/usr/local/etc/redis/redis.conf";
 export const redisCliAuthEnv = "REDISCLI_AUTH";
 
 /**
- * Returns a `redis.conf` for Redis 7: password required, append-only
- * persistence on the data volume, and a memory ceiling.
+ * Returns a `redis.conf` for Redis 7: password required, persistence on the
+ * data volume (snapshots, or the append-only file), and a memory ceiling.
  *
  * Throws one error listing every invalid input; the error never contains the password.
  */
@@ -67,9 +74,12 @@ export function renderRedisConfig(input: RedisConfigInput): string {
         `requirepass ${input.password}`,
         "",
         // OAuth2-Proxy's sessions live here, so they must survive a restart or a replaced container.
+        // Redis writes a snapshot on every clean stop, and by these rules while it runs.
         `dir ${dataDir}`,
-        "appendonly yes",
-        "appendfsync everysec",
+        "dbfilename dump.rdb",
+        "save 3600 1 300 100 60 10000",
+        `appendonly ${input.appendOnly ? "yes" : "no"}`,
+        ...(input.appendOnly ? ["appendfsync everysec"] : []),
         "",
         `maxmemory ${input.maxMemoryMb}mb`,
         // Evict keys that have an expiry (sessions and cache entries) before refusing writes.

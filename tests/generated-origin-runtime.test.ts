@@ -92,7 +92,8 @@ describe("redis config (real redis-server)", () => {
     });
 
     test("persists to the data dir", () => {
-        assert.equal(cli(["config", "get", "appendonly"], password).stdout.trim().split("\n")[1], "yes");
+        assert.equal(cli(["config", "get", "appendonly"], password).stdout.trim().split("\n")[1], "no");
+        assert.equal(cli(["config", "get", "save"], password).stdout.trim().split("\n")[1], "3600 1 300 100 60 10000");
         assert.equal(cli(["config", "get", "dir"], password).stdout.trim().split("\n")[1], fs.realpathSync(dir));
     });
 
@@ -223,5 +224,74 @@ describe("postgres health check (real PostgreSQL)", () => {
 
     test("fails without the variable", async () => {
         assert.notEqual(await runHealthCheck(check(), { [postgresEnv.apiPassword]: "" }), 0);
+    });
+});
+
+describe("redis persistence (real redis-server)", () => {
+    const password = "P0o9I8u7Y6t5R4e3W2q1L0k9J8h7";
+    const dirs: string[] = [];
+    const servers: ChildProcess[] = [];
+
+    after(async () => {
+        for (const server of servers) {
+            await stopServer(server, "SIGTERM");
+        }
+        for (const dir of dirs) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    function newDataDir(): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "netos-redis-data-"));
+        dirs.push(dir);
+        return dir;
+    }
+
+    /** Starts redis-server on a data dir with the generated config and returns a redis-cli runner for it. */
+    async function start(dir: string, appendOnly: boolean): Promise<{ server: ChildProcess; cli: (args: string[]) => string }> {
+        const port = await freePort();
+        const configFile = path.join(dir, `redis-${port}.conf`);
+        fs.writeFileSync(configFile, renderRedisConfig({ password, port, bind: "127.0.0.1", dataDir: dir, maxMemoryMb: 64, appendOnly }), { mode: 0o600 });
+        const server = spawn(redisServerBinary(), [configFile], { stdio: "ignore" });
+        servers.push(server);
+        const cli = (args: string[]) =>
+            spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", ...args], {
+                env: { ...process.env, [redisCliAuthEnv]: password },
+                encoding: "utf8",
+                timeout: 10_000,
+            }).stdout.trim();
+        await waitFor(() => cli(["ping"]) === "PONG", "redis-server to answer PING");
+        return { server, cli };
+    }
+
+    test("snapshot survives a clean stop", async () => {
+        const dir = newDataDir();
+        const first = await start(dir, false);
+        assert.equal(first.cli(["set", "session", "kept"]), "OK");
+        await stopServer(first.server, "SIGTERM");
+        const second = await start(dir, false);
+        assert.equal(second.cli(["get", "session"]), "kept");
+        await stopServer(second.server, "SIGTERM");
+    });
+
+    test("append-only survives a clean stop", async () => {
+        const dir = newDataDir();
+        const first = await start(dir, true);
+        assert.equal(first.cli(["set", "session", "kept"]), "OK");
+        await stopServer(first.server, "SIGTERM");
+        const second = await start(dir, true);
+        assert.equal(second.cli(["get", "session"]), "kept");
+        await stopServer(second.server, "SIGTERM");
+    });
+
+    // The reason netos:redisAppendOnly must match an adopted volume.
+    test("append-only ignores a snapshot", async () => {
+        const dir = newDataDir();
+        const first = await start(dir, false);
+        assert.equal(first.cli(["set", "session", "kept"]), "OK");
+        await stopServer(first.server, "SIGTERM");
+        const second = await start(dir, true);
+        assert.equal(second.cli(["get", "session"]), "");
+        await stopServer(second.server, "SIGTERM");
     });
 });
