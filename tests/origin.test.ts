@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { checkEdgeSubnet, checkImageReference } from "../config/origin";
 import { ConfigError } from "../config/reader";
 import { postgresEntrypointScript } from "../generated/postgres";
 import { fakeDigest, findResource, ProgramRun, RecordedResource, resourcesOfType, runProgram, runProgramSettled } from "./support/mocks";
@@ -433,7 +434,8 @@ describe("origin config errors", () => {
     /** Runs the program with overrides and returns the config problems, checking that nothing was registered. */
     async function problemsOf(config: Record<string, unknown>): Promise<ConfigError["problems"]> {
         const { run, error } = await runProgramSettled({ config });
-        assert.ok(error instanceof Error && error.name === "ConfigError", `expected a ConfigError, got ${String(error)}`);
+        assert.ok(error instanceof Error, `expected an error, got ${String(error)}`);
+        assert.equal(error.name, "ConfigError");
         assert.equal(run.resources.length, 0, "resources were registered before the config error");
         return (error as ConfigError).problems;
     }
@@ -543,5 +545,36 @@ describe("origin config errors", () => {
     test("all problems at once", async () => {
         const problems = await problemsOf({ webImage: "web", apiImage: "api:latest", ssoProxyDebugAddress: "0.0.0.0:1", edgeSubnet: "x" });
         assert.deepEqual(problems.map((problem) => problem.key).sort(), ["netos:apiImage", "netos:edgeSubnet", "netos:ssoProxyDebugAddress", "netos:webImage"]);
+    });
+});
+
+describe("origin validators", () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    const accepted = ["postgres:16.15-bookworm", "ghcr.io/xiberian/netos-web:main", "registry.example.com:5000/netos/api:1.2.3", `ghcr.io/xiberian/netos-web@${digest}`, `redis:7.4.9@${digest}`];
+    const rejected: [string, RegExp][] = [
+        ["postgres", /has no tag/],
+        ["registry.example.com:5000/netos/api", /has no tag/],
+        ["redis:", /has no tag/],
+        ["nginx:latest", /uses the tag latest/],
+        ["web image:1.0", /without spaces/],
+        ["", /without spaces/],
+    ];
+
+    for (const reference of accepted) {
+        test(`image ${reference} accepted`, () => {
+            assert.equal(checkImageReference(reference), undefined);
+        });
+    }
+
+    for (const [reference, expected] of rejected) {
+        test(`image "${reference}" rejected`, () => {
+            assert.match(checkImageReference(reference) ?? "", expected);
+        });
+    }
+
+    test("edge subnet accepted", () => {
+        assert.equal(checkEdgeSubnet("10.213.7.0/24"), undefined);
+        assert.equal(checkEdgeSubnet("172.31.250.0/28"), undefined);
+        assert.equal(checkEdgeSubnet("192.168.0.0/16"), undefined);
     });
 });
