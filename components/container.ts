@@ -134,6 +134,8 @@ export class Service extends pulumi.ComponentResource {
                 // Named volumes are never removed with the container; this only spares the image's anonymous ones.
                 removeVolumes: !args.stopBeforeReplace,
                 labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
+                // No process gains privileges through setuid binaries; the images drop root with gosu or su-exec, which need none.
+                securityOpts: ["no-new-privileges:true"],
             },
             {
                 parent: this,

@@ -295,7 +295,8 @@ export class Origin extends pulumi.ComponentResource {
                 ...common("cloudflared"),
                 image: settings.images.cloudflared,
                 networks: [on(edge)],
-                command: cloudflaredCommand(),
+                // Metrics (and /ready) only on the container's loopback, where the health check runs.
+                command: cloudflaredCommand({ metricsAddress: "127.0.0.1" }),
                 envs: pulumi.secret(pulumi.output(args.tunnelToken).apply((token) => [`${cloudflaredTokenEnv}=${token}`])),
                 healthCheck: health(cloudflaredHealthCheckTest(), 20),
                 stopGraceSeconds: 30,

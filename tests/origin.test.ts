@@ -213,6 +213,8 @@ describe("origin (production config)", () => {
             assert.deepEqual(container.inputs.logOpts, { "max-size": "10m", "max-file": "3" }, `${service} log rotation`);
             assert.equal(container.inputs.memory, expectedMemory[service], `${service} memory`);
             assert.ok(container.inputs.destroyGraceSeconds > 0, `${service} would be killed without a grace period`);
+            assert.deepEqual(container.inputs.securityOpts, ["no-new-privileges:true"], `${service} security options`);
+            assert.notEqual(container.inputs.privileged, true, `${service} privileged`);
         }
     });
 
@@ -299,7 +301,8 @@ describe("origin (production config)", () => {
         const container = containerOf(run, "cloudflared");
         const token = envOf(container).TUNNEL_TOKEN;
         assert.match(token, /^mock-tunnel-token-/);
-        assert.deepEqual(container.inputs.command, ["tunnel", "--no-autoupdate", "--metrics", "0.0.0.0:20241", "run"]);
+        assert.deepEqual(container.inputs.command, ["tunnel", "--no-autoupdate", "--metrics", "127.0.0.1:20241", "run"]);
+        assert.deepEqual(container.inputs.healthcheck.tests, ["CMD", "cloudflared", "tunnel", "--metrics", "127.0.0.1:20241", "ready"]);
         assert.ok(!JSON.stringify(container.inputs.command).includes(token));
     });
 
