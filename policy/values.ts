@@ -40,11 +40,6 @@ const imageIdPattern = /^sha256:[0-9a-f]{64}$/;
 /** A content digest at the end of an image reference: `name@sha256:<64 hex>`. */
 const digestSuffixPattern = /@sha256:[0-9a-f]{64}$/;
 
-/** A tag that names a release: at least `major.minor` (`16.4`, `v7.15.6`, `7.4.1-alpine`). */
-const versionTagPattern = /^v?\d+\.\d+/;
-
-/** A tag that names a source commit: 7 to 40 hex digits, as CI systems tag their builds. */
-const commitTagPattern = /^[0-9a-f]{7,40}$/;
 
 /** Returns true when the string is a Docker image id (`sha256:<64 hex>`), not a reference. */
 export function isImageId(image: string): boolean {
@@ -67,9 +62,10 @@ export function imageTagOf(reference: string): string | undefined {
 /**
  * Returns why an image reference is not pinned to one version, or `undefined` when it is.
  *
- * Pinned means a digest (`name@sha256:...`), a release tag of at least `major.minor`, or a
- * commit tag of 7 to 40 hex digits. A missing tag, `latest`, a major-only tag such as `16`,
- * and words such as `stable` or `alpine` all move when the publisher pushes a new image.
+ * A digest (`name@sha256:...`) or any explicit tag but `latest` passes. The NetOS
+ * images may carry any tag their CI assigns (a release, a commit, a branch build), and
+ * the program's config check accepts the same, so a preview never rejects a config
+ * the program took. The third-party defaults are full patch tags.
  */
 export function unpinnedImageReason(reference: string): string | undefined {
     if (digestSuffixPattern.test(reference)) {
@@ -83,15 +79,12 @@ export function unpinnedImageReason(reference: string): string | undefined {
     if (tag === "latest") {
         return "uses the tag `latest`";
     }
-    if (versionTagPattern.test(tag) || commitTagPattern.test(tag)) {
-        return undefined;
-    }
-    return `uses the moving tag \`${tag}\``;
+    return undefined;
 }
 
 /** The fix every image message ends with. */
 export const pinImageFix =
-    "pin it to a release tag of at least major.minor (e.g. `postgres:16.4`) or a digest (`name@sha256:<64 hex>`)";
+    "pin it to a release tag (e.g. `postgres:16.4`) or a digest (`name@sha256:<64 hex>`)";
 
 /** Returns true for a published-port address that listens on every interface. */
 export function isAllInterfacesAddress(ip: string): boolean {

@@ -374,7 +374,7 @@ describe("policy pack over gRPC", () => {
         assert.deepEqual(describeDiagnostics(response), [
             "container-image-pinned mandatory: Container images are pinned to a release tag or a digest, never `latest` or no tag.\n" +
                 'Container "web" image "nginx:latest" uses the tag `latest`. ' +
-                "Fix: pin it to a release tag of at least major.minor (e.g. `postgres:16.4`) or a digest (`name@sha256:<64 hex>`).",
+                "Fix: pin it to a release tag (e.g. `postgres:16.4`) or a digest (`name@sha256:<64 hex>`).",
         ]);
     });
 

@@ -230,8 +230,12 @@ describe("container-image-pinned", () => {
         assertOneViolation(await violationsOf(containerImagePinned, container({ image: "nginx:latest" })), "uses the tag `latest`");
     });
 
-    it("rejects a major-only tag", async () => {
-        assertOneViolation(await violationsOf(containerImagePinned, container({ image: "postgres:16" })), "moving tag `16`");
+    it("accepts a CI build tag", async () => {
+        assert.deepEqual(await violationsOf(containerImagePinned, container({ image: "ghcr.io/xiberian/netos-web:main-3f2a9c1" })), []);
+    });
+
+    it("rejects latest after a registry port", async () => {
+        assertOneViolation(await violationsOf(containerImagePinned, container({ image: "registry.example:5000/netos/api:latest" })), "uses the tag `latest`");
     });
 
     it("rejects a registry port without tag", async () => {
