@@ -1,5 +1,6 @@
 import { ConfigReader, describeValue, isRecord, isStringArray } from "./reader";
-import { checkDisplayName, checkGroupReference, checkGuid, checkHostname, checkRoleValue } from "./validators";
+import { domainToASCII } from "node:url";
+import { checkDisplayName, checkGroupReference, checkGuid, checkHostname, checkRoleValue, isGuid } from "./validators";
 
 /** The NetOS roles created as app roles when `netos:appRoles` is not set. */
 export const defaultAppRoles: readonly string[] = ["exec", "finance", "network_eng"];
@@ -32,7 +33,7 @@ export function readEntraConfig(reader: ConfigReader): EntraConfig {
     }
 
     const tenantId = reader.string("entraTenantId", { required: true, example: "00000000-0000-0000-0000-000000000000" });
-    const tenantRule = tenantId === "" ? undefined : checkGuid(tenantId);
+    const tenantRule = tenantId === "" ? undefined : checkTenantId(tenantId);
     if (tenantRule) {
         reader.report(
             "entraTenantId",
@@ -51,7 +52,9 @@ export function readEntraConfig(reader: ConfigReader): EntraConfig {
     const roleGroups = readRoleGroups(reader, appRoles);
     const clientSecretValidityDays = reader.integer("clientSecretValidityDays", { default: 180, min: 1, max: 365, unit: "days" });
 
-    return { hostname, tenantId, appDisplayName, appRoles, roleGroups, clientSecretValidityDays };
+    // Entra writes tenant ids in lower case in every issuer URL, and OAuth2-Proxy
+    // compares the issuer exactly, so an id pasted in upper case would fail every sign-in.
+    return { hostname, tenantId: tenantId.toLowerCase(), appDisplayName, appRoles, roleGroups, clientSecretValidityDays };
 }
 
 function readAppRoles(reader: ConfigReader): readonly string[] {
@@ -98,7 +101,18 @@ function readRoleGroups(reader: ConfigReader, appRoles: readonly string[]): Reco
                 "add the role to netos:appRoles or fix the key in netos:roleGroups",
             );
         }
+        const seenGroups = new Set<string>();
         for (const group of groups) {
+            // Object ids and display names are both compared without case, as Entra does.
+            const folded = group.toLowerCase();
+            if (seenGroups.has(folded)) {
+                reader.report(
+                    "roleGroups",
+                    `duplicate group ${describeValue(group)} for role ${describeValue(role)}: each group may be assigned to a role once.`,
+                    "remove the duplicate from netos:roleGroups in Pulumi.<stack>.yaml",
+                );
+            }
+            seenGroups.add(folded);
             const rule = checkGroupReference(group);
             if (rule) {
                 reader.report(
@@ -112,7 +126,18 @@ function readRoleGroups(reader: ConfigReader, appRoles: readonly string[]): Reco
     return roleGroups;
 }
 
-/** Strips what makes a hostname invalid, to show the likely intended value in the fix. */
+/** Checks a tenant id: a GUID, and not the all-zero GUID that documentation examples use. */
+function checkTenantId(value: string): string | undefined {
+    if (isGuid(value) && /^[0-]+$/.test(value)) {
+        return "must be your tenant's id, not the all-zero example GUID";
+    }
+    return checkGuid(value);
+}
+
+/**
+ * Strips what makes a hostname invalid, to show the likely intended value in
+ * the fix; an internationalized name is suggested in its punycode (A-label) form.
+ */
 function suggestHostname(value: string): string {
     const stripped = value
         .trim()
@@ -121,5 +146,6 @@ function suggestHostname(value: string): string {
         .replace(/:\d*$/, "")
         .replace(/\.$/, "")
         .toLowerCase();
-    return stripped === "" ? "netos.example.com" : stripped;
+    const ascii = domainToASCII(stripped);
+    return ascii === "" ? "netos.example.com" : ascii;
 }

@@ -36,6 +36,7 @@ export function loadConfig(reader: ConfigReader = new ConfigReader("netos")): St
     const rotation = readRotationConfig(reader);
     const cloudflare = readCloudflareConfig(reader, entra, pulumi.getProject(), pulumi.getStack());
     const origin = readOriginConfig(reader);
+    reader.reportUnknownKeys();
     reader.throwIfInvalid();
     return { project: pulumi.getProject(), stack: pulumi.getStack(), entra, rotation, cloudflare, origin };
 }

@@ -73,9 +73,29 @@ export class ConfigReader {
         this.problems.push({ key: this.qualify(key), message, fix });
     }
 
-    /** Returns whether any problem has been recorded. */
-    hasProblems(): boolean {
-        return this.problems.length > 0;
+    /**
+     * Reports every key set in this namespace that no reader asked for, with the
+     * closest known key, so a typo such as `rotaton` cannot silently skip a setting.
+     * Call it after every domain reader has run.
+     */
+    reportUnknownKeys(): void {
+        const prefix = `${this.namespace}:`;
+        const known = [...this.keysRead];
+        for (const qualified of Object.keys(pulumi.runtime.allConfig()).sort()) {
+            if (!qualified.startsWith(prefix)) {
+                continue;
+            }
+            const key = qualified.slice(prefix.length);
+            if (this.keysRead.has(key)) {
+                continue;
+            }
+            const suggestion = closestKey(key, known);
+            const hint = suggestion ? `; did you mean ${this.qualify(suggestion)}?` : ".";
+            const fix = suggestion
+                ? `pulumi config rm ${qualified}, then set ${this.qualify(suggestion)} instead`
+                : `pulumi config rm ${qualified} (README.md lists every key)`;
+            this.report(key, `unknown key: this program reads no such setting${hint}`, fix);
+        }
     }
 
     /** Throws a `ConfigError` listing every recorded problem, if there is one. */
@@ -174,6 +194,31 @@ export class ConfigReader {
         const raw = pulumi.runtime.getConfig(this.qualify(key));
         return raw === undefined || raw === "" ? undefined : pulumi.secret(raw);
     }
+}
+
+/** Returns the known key nearest to `key` by edit distance, if it is close enough to be a typo. */
+function closestKey(key: string, known: readonly string[]): string | undefined {
+    let best: { key: string; distance: number } | undefined;
+    for (const candidate of known) {
+        const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+        if (best === undefined || distance < best.distance) {
+            best = { key: candidate, distance };
+        }
+    }
+    return best !== undefined && best.distance <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
+}
+
+/** Levenshtein distance between two strings. */
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
 }
 
 /** Returns whether a value is an array of strings. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError } from "../config";
 import { checkGroupReference, checkGuid, checkHostname, checkRoleValue } from "../config/validators";
-import { runProgramSettled } from "./support/mocks";
+import { findResource, runProgram, runProgramSettled } from "./support/mocks";
 
 describe("validators", () => {
     test("hostname accepts bare names", () => {
@@ -129,6 +129,42 @@ describe("invalid stack config", () => {
             fix: "copy the group's Object ID or display name from Entra ID > Groups into netos:roleGroups",
         },
         {
+            name: "all-zero tenant id",
+            config: { entraTenantId: "00000000-0000-0000-0000-000000000000" },
+            key: "netos:entraTenantId",
+            message:
+                'invalid value "00000000-0000-0000-0000-000000000000": must be your tenant\'s id, not the all-zero example GUID. The tenant id is the "Directory (tenant) ID" on the Entra ID overview page.',
+            fix: "pulumi config set netos:entraTenantId '<tenant GUID>'",
+        },
+        {
+            name: "internationalized hostname",
+            config: { hostname: "nétos.xiberian.net" },
+            key: "netos:hostname",
+            message: 'invalid value "nétos.xiberian.net": must be a DNS name of labels made of a-z, 0-9 and inner hyphens, each at most 63 characters.',
+            fix: "pulumi config set netos:hostname xn--ntos-bpa.xiberian.net",
+        },
+        {
+            name: "group listed twice",
+            config: { roleGroups: { exec: ["NetOS Executives", "netos executives"] } },
+            key: "netos:roleGroups",
+            message: 'duplicate group "netos executives" for role "exec": each group may be assigned to a role once.',
+            fix: "remove the duplicate from netos:roleGroups in Pulumi.<stack>.yaml",
+        },
+        {
+            name: "misspelt key",
+            config: { rotaton: { cookieSecret: "2026-12-04" } },
+            key: "netos:rotaton",
+            message: "unknown key: this program reads no such setting; did you mean netos:rotation?",
+            fix: "pulumi config rm netos:rotaton, then set netos:rotation instead",
+        },
+        {
+            name: "unknown key",
+            config: { replicas: "2" },
+            key: "netos:replicas",
+            message: "unknown key: this program reads no such setting.",
+            fix: "pulumi config rm netos:replicas (README.md lists every key)",
+        },
+        {
             name: "secret lifetime over a year",
             config: { clientSecretValidityDays: "400" },
             key: "netos:clientSecretValidityDays",
@@ -155,6 +191,16 @@ describe("invalid stack config", () => {
             assert.equal(registered, 0, "no resource may be registered when the config is invalid");
         });
     }
+
+    test("upper-case tenant id normalized", async () => {
+        const run = await runProgram({ config: { entraTenantId: "4944843D-E347-4FE7-A279-4006CE5EFC33" } });
+        const provider = findResource(run, "pulumi:providers:azuread", "entra");
+        assert.equal(provider.inputs.tenantId, "4944843d-e347-4fe7-a279-4006ce5efc33");
+        const ssoProxy = run.resources.find((resource) => resource.type === "docker:index/container:Container" && resource.name.endsWith("sso-proxy-container"));
+        assert.ok(ssoProxy, "no sso-proxy container registered");
+        const issuerFlag = (ssoProxy.inputs.command as string[]).find((arg) => arg.startsWith("--oidc-issuer-url="));
+        assert.equal(issuerFlag, "--oidc-issuer-url=https://login.microsoftonline.com/4944843d-e347-4fe7-a279-4006ce5efc33/v2.0");
+    });
 
     test("all problems reported at once", async () => {
         const { error, registered } = await expectConfigError({
