@@ -4,13 +4,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
 import { oauth2ProxyArgs, oauth2ProxyCookieSecret, oauth2ProxySecretEnv, type OAuth2ProxyInput } from "../generated/oauth2Proxy";
 import { oauth2CallbackUrl } from "../services";
 import { oauth2ProxyBinary, redisServerBinary } from "./support/binaries";
+import { freePort } from "./support/ports";
 
 const tenantId = "4944843d-e347-4fe7-a279-4006ce5efc33";
 const clientId = "0b7f2c1e-5d4a-4e7b-9c3d-2a1f0e9d8c7b";
@@ -214,14 +214,6 @@ describe("binary lookup", () => {
 });
 
 // ---- The real OAuth2-Proxy on 127.0.0.1, with discovery skipped ----
-
-async function freePort(): Promise<number> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-}
 
 interface Reply {
     readonly status: number;
