@@ -9,6 +9,7 @@ import * as path from "node:path";
 
 import { renderNginxConfig, type NginxConfigInput } from "../generated/nginx";
 import { nginxBinary } from "./support/binaries";
+import { freePort } from "./support/ports";
 
 const userHeader = "X-NetOS-User";
 const rolesHeader = "X-NetOS-Roles";
@@ -40,7 +41,14 @@ function nginxTest(workspace: Workspace): { status: number | null; output: strin
 }
 
 function productionInput(dir: string): NginxConfigInput {
-    return { apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], ...fileInputs(dir) };
+    return {
+        apiUserHeader: userHeader,
+        apiRolesHeader: rolesHeader,
+        resolvers: ["127.0.0.11"],
+        allowedSources: ["10.213.8.0/24"],
+        publicOrigin: "https://netos.xiberian.net",
+        ...fileInputs(dir),
+    };
 }
 
 describe("renderNginxConfig text", () => {
@@ -98,6 +106,32 @@ describe("renderNginxConfig text", () => {
         assert.doesNotMatch(api, /Authorization/);
     });
 
+    test("loopback only by default", () => {
+        assert.match(config, /\n        allow 127\.0\.0\.1\/32;\n        allow ::1\/128;\n        deny all;\n/);
+    });
+
+    test("allowed sources from input", () => {
+        const custom = renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], allowedSources: ["10.213.8.0/24"] });
+        assert.match(custom, /\n        allow 10\.213\.8\.0\/24;\n        deny all;\n/);
+        assert.doesNotMatch(custom, /allow 127\.0\.0\.1\/32;/);
+    });
+
+    test("forwarded headers replaced", () => {
+        for (const location of config.split("location ").slice(1).filter((block) => block.includes("proxy_pass"))) {
+            assert.match(location, /proxy_set_header X-Forwarded-Proto \$netos_forwarded_proto;/);
+            assert.match(location, /proxy_set_header X-Forwarded-Host \$host;/);
+            assert.match(location, /proxy_set_header Forwarded "";/);
+            assert.match(location, /proxy_set_header X-Real-IP \$http_cf_connecting_ip;/);
+        }
+    });
+
+    test("public origin fixes proto and host", () => {
+        const custom = renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], publicOrigin: "https://netos.xiberian.net" });
+        assert.match(custom, /proxy_set_header X-Forwarded-Proto https;/);
+        assert.match(custom, /proxy_set_header X-Forwarded-Host netos\.xiberian\.net;/);
+        assert.doesNotMatch(custom, /X-Forwarded-Proto \$netos_forwarded_proto/);
+    });
+
     test("no resolver for IP upstreams", () => {
         const loopback = renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, webUpstream: "http://127.0.0.1:3001", apiUpstream: "http://127.0.0.1:8001" });
         assert.doesNotMatch(loopback, /^\s*resolver /m);
@@ -121,6 +155,24 @@ describe("renderNginxConfig validation", () => {
 
     test("upstream with path", () => {
         assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], apiUpstream: "http://api:8000/v1" }), /apiUpstream "http:\/\/api:8000\/v1" is invalid: it must not contain a path/);
+    });
+
+    test("allow-all source rejected", () => {
+        for (const source of ["0.0.0.0/0", "::/0"]) {
+            assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], allowedSources: [source] }), new RegExp(`allowedSources must contain IP addresses or CIDRs narrower than all addresses, such as 10\\.213\\.8\\.0/24 \\(received "${source.replace(/\./g, "\\.")}"\\)`));
+        }
+    });
+
+    test("empty sources rejected", () => {
+        assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], allowedSources: [] }), /allowedSources must list at least one address or CIDR/);
+    });
+
+    test("malformed source rejected", () => {
+        assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], allowedSources: ["10.213.8.0/33; allow all"] }), /received "10\.213\.8\.0\/33; allow all"/);
+    });
+
+    test("public origin with path rejected", () => {
+        assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], publicOrigin: "https://netos.xiberian.net/app" }), /publicOrigin must be an origin such as https:\/\/netos\.xiberian\.net, without path, query or credentials \(received "https:\/\/netos\.xiberian\.net\/app"\)/);
     });
 
     test("unsafe path rejected", () => {
@@ -199,22 +251,15 @@ async function startStub(role: "web" | "api"): Promise<Stub> {
     return { server, port: (server.address() as AddressInfo).port, received };
 }
 
-async function freePort(): Promise<number> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-}
-
 interface Reply {
     readonly status: number;
     readonly body: string;
 }
 
-function get(port: number, urlPath: string, headers: Record<string, string> = {}): Promise<Reply> {
+/** Sends a GET to Nginx on 127.0.0.1, from `localAddress` (another loopback address) when given. */
+function get(port: number, urlPath: string, headers: Record<string, string> = {}, localAddress?: string): Promise<Reply> {
     return new Promise((resolve, reject) => {
-        const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: false }, (res) => {
+        const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: false, localAddress }, (res) => {
             let body = "";
             res.setEncoding("utf8");
             res.on("data", (chunk: string) => (body += chunk));
@@ -370,6 +415,31 @@ describe("nginx live chain", () => {
         assert.equal(lastOf(api).headers["x-forwarded-proto"], "https");
     });
 
+    test("unknown forwarded proto replaced", async () => {
+        await get(port, "/api/x", { "x-forwarded-proto": "javascript" });
+        assert.equal(lastOf(api).headers["x-forwarded-proto"], "http");
+    });
+
+    test("client X-Forwarded-Host replaced", async () => {
+        await get(port, "/api/x", { host: "netos.example.test", "x-forwarded-host": "evil.example" });
+        assert.equal(lastOf(api).headers["x-forwarded-host"], "netos.example.test");
+    });
+
+    test("client Forwarded dropped", async () => {
+        await get(port, "/", { forwarded: "for=203.0.113.9;host=evil.example;proto=http" });
+        assert.equal(lastOf(web).headers.forwarded, undefined);
+    });
+
+    test("client X-Real-IP dropped", async () => {
+        await get(port, "/api/x", { "x-real-ip": "203.0.113.9" });
+        assert.equal(lastOf(api).headers["x-real-ip"], undefined);
+    });
+
+    test("X-Real-IP from CF-Connecting-IP", async () => {
+        await get(port, "/api/x", { "x-real-ip": "203.0.113.9", "cf-connecting-ip": "198.51.100.7" });
+        assert.equal(lastOf(api).headers["x-real-ip"], "198.51.100.7");
+    });
+
     test("8 KB Authorization accepted", async () => {
         const token = `Bearer ${"a".repeat(8 * 1024)}`;
         const reply = await get(port, "/api/x", { authorization: token, "x-forwarded-groups": "r".repeat(8 * 1024) });
@@ -383,3 +453,110 @@ describe("nginx live chain", () => {
         assert.equal(lastOf(web).headers.authorization, undefined);
     });
 });
+
+// ---- Live: the source allow list and a fixed public origin ----
+
+describe("nginx allow list live", () => {
+    let web: Stub;
+    let api: Stub;
+    let nginx: ChildProcess;
+    let port: number;
+    let workspace: Workspace;
+    let nginxOutput = "";
+    // 127.0.0.3 plays the SSO proxy; 127.0.0.1 and 127.0.0.2 play web or any other peer.
+    const ssoProxyAddress = "127.0.0.3";
+
+    before(async () => {
+        web = await startStub("web");
+        api = await startStub("api");
+        port = await freePort();
+        workspace = makeWorkspace();
+        writeFileSync(workspace.configPath, renderNginxConfig({
+            apiUserHeader: userHeader,
+            apiRolesHeader: rolesHeader,
+            listenAddress: "127.0.0.1",
+            listenPort: port,
+            webUpstream: `http://127.0.0.1:${web.port}`,
+            apiUpstream: `http://127.0.0.1:${api.port}`,
+            workerProcesses: 1,
+            allowedSources: [`${ssoProxyAddress}/32`],
+            publicOrigin: "https://netos.example.test",
+            ...fileInputs(workspace.dir),
+        }));
+        nginx = spawn(nginxBinary(), ["-p", workspace.dir, "-e", path.join(workspace.dir, "error.log"), "-c", workspace.configPath, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
+        nginx.stdout?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
+        nginx.stderr?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
+        try {
+            await waitForHealth(port, nginx);
+        } catch (error) {
+            throw new Error(`${(error as Error).message}\n${nginxOutput}`);
+        }
+    });
+
+    after(async () => {
+        if (nginx && nginx.exitCode === null) {
+            const exited = new Promise((resolve) => nginx.once("exit", resolve));
+            nginx.kill("SIGTERM");
+            await exited;
+        }
+        web?.server.close();
+        api?.server.close();
+        if (workspace) {
+            rmSync(workspace.dir, { recursive: true, force: true });
+        }
+    });
+
+    test("other peer gets 403 on web", async () => {
+        const before = web.received.length;
+        const reply = await get(port, "/", { "x-forwarded-email": "mallory@example.com" }, "127.0.0.2");
+        assert.equal(reply.status, 403);
+        assert.equal(web.received.length, before);
+    });
+
+    test("other peer gets 403 on api", async () => {
+        const before = api.received.length;
+        const reply = await get(port, "/api/me", { "x-forwarded-email": "mallory@example.com", "x-forwarded-groups": "exec" }, "127.0.0.2");
+        assert.equal(reply.status, 403);
+        assert.equal(api.received.length, before);
+    });
+
+    test("loopback peer gets 403 on api", async () => {
+        const reply = await get(port, "/api/me", { "x-forwarded-email": "mallory@example.com" }, "127.0.0.1");
+        assert.equal(reply.status, 403);
+    });
+
+    test("healthz answers loopback", async () => {
+        const reply = await get(port, "/healthz", {}, "127.0.0.1");
+        assert.equal(reply.status, 200);
+    });
+
+    test("healthz answers other peers", async () => {
+        const before = web.received.length + api.received.length;
+        const reply = await get(port, "/healthz", {}, "127.0.0.2");
+        assert.equal(reply.status, 200);
+        assert.equal(web.received.length + api.received.length, before);
+    });
+
+    test("sso proxy reaches api", async () => {
+        const reply = await get(port, "/api/me", { "x-forwarded-email": "alice@xiberian.net" }, ssoProxyAddress);
+        assert.equal(reply.status, 200);
+        assert.equal(lastOfStub(api).headers["x-netos-user"], "alice@xiberian.net");
+    });
+
+    test("fixed proto despite client http", async () => {
+        await get(port, "/api/x", { "x-forwarded-proto": "http" }, ssoProxyAddress);
+        assert.equal(lastOfStub(api).headers["x-forwarded-proto"], "https");
+    });
+
+    test("fixed host despite client host", async () => {
+        await get(port, "/", { host: "evil.example", "x-forwarded-host": "evil.example" }, ssoProxyAddress);
+        assert.equal(lastOfStub(web).headers["x-forwarded-host"], "netos.example.test");
+    });
+});
+
+/** Returns the last request a stub received. */
+function lastOfStub(stub: Stub): Received {
+    const last = stub.received[stub.received.length - 1];
+    assert.ok(last, "the stub received no request");
+    return last;
+}
