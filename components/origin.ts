@@ -8,7 +8,7 @@ import { oauth2ProxyArgs, oauth2ProxyPingPath, oauth2ProxySecretEnv } from "../g
 import { postgresApiUrl, postgresEntrypointPath, postgresEntrypointScript, postgresEnv, postgresStopSignal } from "../generated/postgres";
 import { redisCliAuthEnv, redisConfigPath, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
 import { services } from "../services";
-import { Service, ServiceHealthCheck, ServiceNetwork } from "./container";
+import { Service, ServiceHealthCheck, ServiceNetwork } from "./service";
 import { OriginSecrets } from "./originSecrets";
 
 /** Docker's embedded DNS server, which every container on a user-defined network can query. */
@@ -53,8 +53,6 @@ export interface OriginArgs {
 export class Origin extends pulumi.ComponentResource {
     /** The generated container name of each service. */
     public readonly containerNames: pulumi.Output<Record<OriginService, string>>;
-    /** The Docker network name of each role (edge, proxy, app, data, sessions, and egress when enabled). */
-    public readonly networkNames: pulumi.Output<Record<string, string>>;
     /** The Docker volume holding PostgreSQL's data. */
     public readonly postgresVolumeName: pulumi.Output<string>;
     /** The Docker volume holding Redis's data. */
@@ -309,14 +307,11 @@ export class Origin extends pulumi.ComponentResource {
         this.containerNames = pulumi.all(
             Object.fromEntries(Object.entries(byService).map(([service, component]) => [service, component.containerName])),
         ) as pulumi.Output<Record<OriginService, string>>;
-        const networks: Record<string, docker.Network> = { edge, proxy, app, data, sessions, ...(egress ? { egress } : {}) };
-        this.networkNames = pulumi.all(Object.fromEntries(Object.entries(networks).map(([role, item]) => [role, item.name])));
         this.postgresVolumeName = pulumi.output(postgresVolume.name);
         this.redisVolumeName = pulumi.output(redisVolume.name);
 
         this.registerOutputs({
             containerNames: this.containerNames,
-            networkNames: this.networkNames,
             postgresVolumeName: this.postgresVolumeName,
             redisVolumeName: this.redisVolumeName,
         });

@@ -48,8 +48,9 @@ export interface ServiceArgs {
     memoryMb: number;
     /** Docker restart policy: `always`, `unless-stopped`, `on-failure` or `no`. */
     restartPolicy: string;
-    /** json-file log rotation: the size of one file (e.g. `10m`) and the number of files kept. */
+    /** json-file log rotation: the size of one file in Docker size syntax, e.g. `10m`. */
     logMaxSize: string;
+    /** json-file log rotation: the number of log files kept, the current one included. */
     logMaxFiles: number;
     /** Seconds the container gets to stop cleanly before Docker kills it, on replacement and deletion. */
     stopGraceSeconds: number;
