@@ -1,8 +1,9 @@
 /**
  * Lints the GitHub Actions workflows with actionlint and checks what the review flow
  * relies on. Forks skip the preview with a notice, and deploys wait for the protected
- * environment and never overlap. Actions are pinned, and credentials come only from
- * secrets, variables or OIDC.
+ * environment and never overlap. The preview, which runs pull-request code, uses only
+ * the `preview` environment and its own credentials, never the deploy's. Actions are
+ * pinned, and credentials come only from secrets, variables or OIDC.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -41,6 +42,20 @@ function stepUsing(workflow: Mapping, action: string): Mapping {
     return matches[0] as Mapping;
 }
 
+/** Returns the names a workflow text reads as `${{ secrets.NAME }}` or `${{ vars.NAME }}`. */
+function namesRead(text: string, kind: "secrets" | "vars"): Set<string> {
+    const names = new Set<string>();
+    for (const match of text.matchAll(new RegExp(`\\$\\{\\{\\s*${kind}\\.([A-Z0-9_]+)\\s*\\}\\}`, "g"))) {
+        names.add(match[1] as string);
+    }
+    return names;
+}
+
+/** Returns a job's environment name, whether written as a string or as `{ name }`. */
+function environmentOf(job: Mapping): string | undefined {
+    return typeof job.environment === "string" ? job.environment : job.environment?.name;
+}
+
 /** Returns the README section "Pull-request review", up to the next level-2 heading. */
 function reviewSection(): string {
     const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
@@ -69,6 +84,7 @@ describe("workflows lint", () => {
 
 describe("preview workflow", () => {
     const job = preview.workflow.jobs?.preview as Mapping;
+    const forkJob = preview.workflow.jobs?.["fork-notice"] as Mapping;
     const pulumiStep = stepUsing(preview.workflow, "pulumi/actions");
 
     it("runs on pull requests", () => {
@@ -86,21 +102,21 @@ describe("preview workflow", () => {
         assert.equal(job.needs, "test");
     });
 
-    it("detects forks", () => {
-        assert.equal(job.env?.FROM_FORK, "${{ github.event.pull_request.head.repo.full_name != github.repository }}");
+    it("skips the preview for forks", () => {
+        assert.equal(job.if, "github.event.pull_request.head.repo.full_name == github.repository");
     });
 
     it("writes a notice for forks", () => {
-        const notice = (job.steps as Mapping[])[0] as Mapping;
-        assert.equal(notice.if, "env.FROM_FORK == 'true'");
+        assert.equal(forkJob.if, "github.event.pull_request.head.repo.full_name != github.repository");
+        const notice = (forkJob.steps as Mapping[])[0] as Mapping;
         assert.match(notice.run, /GITHUB_STEP_SUMMARY/);
         assert.match(notice.run, /::notice /);
     });
 
-    it("skips secret steps for forks", () => {
-        for (const step of (job.steps as Mapping[]).slice(1)) {
-            assert.equal(step.if, "env.FROM_FORK != 'true'", `step "${step.name}" runs for forks`);
-        }
+    it("fork notice has no access", () => {
+        assert.deepEqual(forkJob.permissions, {});
+        assert.equal(forkJob.environment, undefined);
+        assert.doesNotMatch(JSON.stringify(forkJob), /secrets\./);
     });
 
     it("previews prod with the pack", () => {
@@ -128,6 +144,80 @@ describe("preview workflow", () => {
         const setupNode = (job.steps as Mapping[]).find((step) => String(step.uses).startsWith("actions/setup-node@"));
         assert.match(String(setupNode?.with?.["node-version"]), /^20\./);
         assert.equal(setupNode?.with?.cache, "npm");
+    });
+});
+
+describe("preview trust model", () => {
+    const job = preview.workflow.jobs?.preview as Mapping;
+    const deployJob = deploy.workflow.jobs?.deploy as Mapping;
+    // Variables that hold no credential and name the same backend and tenant for both jobs.
+    const sharedVariables = ["ARM_TENANT_ID", "PULUMI_BACKEND_URL"];
+
+    it("uses the preview environment", () => {
+        assert.equal(environmentOf(job), "preview");
+    });
+
+    it("never names production", () => {
+        for (const [name, previewJob] of Object.entries<Mapping>(preview.workflow.jobs ?? {})) {
+            assert.doesNotMatch(JSON.stringify(previewJob), /production/i, `preview job ${name}`);
+        }
+    });
+
+    it("only the preview job reads secrets", () => {
+        for (const [name, previewJob] of Object.entries<Mapping>(preview.workflow.jobs ?? {})) {
+            if (/secrets\./.test(JSON.stringify(previewJob))) {
+                assert.equal(environmentOf(previewJob), "preview", `preview job ${name} reads secrets outside the preview environment`);
+            }
+        }
+    });
+
+    it("deploy keeps production", () => {
+        assert.equal(environmentOf(deployJob), "production");
+    });
+
+    it("secrets differ from deploy", () => {
+        const previewSecrets = namesRead(preview.text, "secrets");
+        const deploySecrets = namesRead(deploy.text, "secrets");
+        assert.ok(previewSecrets.size > 0, "the preview reads no secret");
+        assert.ok(deploySecrets.size > 0, "the deploy reads no secret");
+        for (const name of previewSecrets) {
+            assert.ok(!deploySecrets.has(name), `secret ${name} is read by both the preview and the deploy`);
+        }
+    });
+
+    it("preview names are prefixed", () => {
+        for (const name of [...namesRead(preview.text, "secrets"), ...namesRead(preview.text, "vars")]) {
+            if (!sharedVariables.includes(name)) {
+                assert.match(name, /^PREVIEW_/, `preview setting ${name} lacks the PREVIEW_ prefix`);
+            }
+        }
+    });
+
+    it("shares only non-credential vars", () => {
+        const deployVariables = namesRead(deploy.text, "vars");
+        for (const name of namesRead(preview.text, "vars")) {
+            if (deployVariables.has(name)) {
+                assert.ok(sharedVariables.includes(name), `variable ${name} is read by both the preview and the deploy`);
+            }
+        }
+    });
+
+    it("deploy reads no preview setting", () => {
+        assert.doesNotMatch(deploy.text, /PREVIEW_/);
+    });
+
+    it("identities differ", () => {
+        const previewEnv = stepUsing(preview.workflow, "pulumi/actions").env as Mapping;
+        const deployEnv = stepUsing(deploy.workflow, "pulumi/actions").env as Mapping;
+        assert.notEqual(previewEnv.ARM_CLIENT_ID, deployEnv.ARM_CLIENT_ID);
+        assert.notEqual(previewEnv.DOCKER_HOST, deployEnv.DOCKER_HOST);
+    });
+
+    it("README names the OIDC subjects", () => {
+        const section = reviewSection();
+        assert.ok(section.includes("repo:<owner>/<repo>:environment:preview"), "README lacks the preview identity's subject");
+        assert.ok(section.includes("repo:<owner>/<repo>:environment:production"), "README lacks the deploy identity's subject");
+        assert.doesNotMatch(section, /federated[^.]*:pull_request`/, "README federates an identity on the pull_request subject");
     });
 });
 
@@ -201,11 +291,13 @@ describe("workflow credentials", () => {
 
     it("reads credentials from secrets", () => {
         const credentialName = /TOKEN|PASSPHRASE|PRIVATE_KEY|SECRET|PASSWORD/;
-        for (const { workflow } of allWorkflows) {
-            for (const step of stepsOf(workflow)) {
+        // The preview reads its own credentials, named like the deploy's with a PREVIEW_ prefix.
+        for (const file of workflowFiles) {
+            const prefix = file === "preview.yml" ? "PREVIEW_" : "";
+            for (const step of stepsOf(readWorkflow(file).workflow)) {
                 for (const [name, value] of Object.entries<string>(step.env ?? {})) {
                     if (credentialName.test(name)) {
-                        assert.equal(value, `\${{ secrets.${name} }}`, `${name} in step "${step.name}" does not come from the secret of the same name`);
+                        assert.equal(value, `\${{ secrets.${prefix}${name} }}`, `${name} in step "${step.name}" does not come from the secret ${prefix}${name}`);
                     }
                 }
             }
@@ -213,10 +305,13 @@ describe("workflow credentials", () => {
     });
 
     it("authenticates Azure with OIDC", () => {
-        for (const { workflow } of [preview, deploy]) {
+        for (const { workflow, clientIdVariable } of [
+            { workflow: preview.workflow, clientIdVariable: "PREVIEW_ARM_CLIENT_ID" },
+            { workflow: deploy.workflow, clientIdVariable: "ARM_CLIENT_ID" },
+        ]) {
             const env = stepUsing(workflow, "pulumi/actions").env as Mapping;
             assert.equal(env.ARM_USE_OIDC, "true");
-            assert.equal(env.ARM_CLIENT_ID, "${{ vars.ARM_CLIENT_ID }}");
+            assert.equal(env.ARM_CLIENT_ID, `\${{ vars.${clientIdVariable} }}`);
             assert.equal(env.ARM_TENANT_ID, "${{ vars.ARM_TENANT_ID }}");
             assert.equal(env.ARM_CLIENT_SECRET, undefined);
         }
@@ -240,12 +335,15 @@ describe("workflow credentials", () => {
     });
 
     it("writes the SSH key privately", () => {
-        for (const { workflow } of [preview, deploy]) {
+        for (const { workflow, keySecret } of [
+            { workflow: preview.workflow, keySecret: "PREVIEW_DOCKER_SSH_PRIVATE_KEY" },
+            { workflow: deploy.workflow, keySecret: "DOCKER_SSH_PRIVATE_KEY" },
+        ]) {
             const sshStep = stepsOf(workflow).find((step) => step.name === "Configure SSH to the Docker host") as Mapping;
             assert.match(sshStep.run, /umask 077/);
             assert.match(sshStep.run, /chmod 600 ~\/\.ssh\/netos_docker/);
             assert.match(sshStep.run, /StrictHostKeyChecking yes/);
-            assert.equal(sshStep.env?.DOCKER_SSH_PRIVATE_KEY, "${{ secrets.DOCKER_SSH_PRIVATE_KEY }}");
+            assert.equal(sshStep.env?.DOCKER_SSH_PRIVATE_KEY, `\${{ secrets.${keySecret} }}`);
         }
     });
 
@@ -253,8 +351,8 @@ describe("workflow credentials", () => {
         const section = reviewSection();
         const names = new Set<string>();
         for (const { text } of allWorkflows) {
-            for (const match of text.matchAll(/\$\{\{\s*(?:secrets|vars)\.([A-Z0-9_]+)\s*\}\}/g)) {
-                names.add(match[1] as string);
+            for (const name of [...namesRead(text, "secrets"), ...namesRead(text, "vars")]) {
+                names.add(name);
             }
         }
         assert.ok(names.size > 0);
