@@ -272,6 +272,38 @@ describe("deploy workflow", () => {
     });
 });
 
+describe("Node.js version", () => {
+    const packageJson = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as Mapping;
+    const lock = JSON.parse(fs.readFileSync(path.join(repoRoot, "package-lock.json"), "utf8")) as Mapping;
+
+    /** Returns the major version N of an engines range written as ">=N". */
+    function minimumMajor(range: unknown): number {
+        const match = /^>=\s*(\d+)(\.\d+)*$/.exec(String(range));
+        assert.ok(match, `engines range ${String(range)} is not of the form >=N`);
+        return Number(match[1]);
+    }
+
+    const engineMajor = minimumMajor(packageJson.engines?.node);
+
+    it("engines require Node 20+", () => {
+        assert.equal(engineMajor, 20);
+    });
+
+    it("workflows use that major", () => {
+        for (const file of workflowFiles) {
+            const setupSteps = stepsOf(readWorkflow(file).workflow).filter((step) => String(step.uses).startsWith("actions/setup-node@"));
+            for (const step of setupSteps) {
+                assert.match(String(step.with?.["node-version"]), new RegExp(`^${engineMajor}\\.\\d+\\.\\d+$`), `${file}: ${step.name}`);
+            }
+        }
+    });
+
+    it("Pulumi SDK supports it", () => {
+        const sdk = lock.packages?.["node_modules/@pulumi/pulumi"] as Mapping;
+        assert.ok(minimumMajor(sdk.engines?.node) <= engineMajor, `@pulumi/pulumi ${sdk.version} requires Node.js ${sdk.engines?.node}`);
+    });
+});
+
 describe("workflow credentials", () => {
     const allWorkflows = workflowFiles.map(readWorkflow);
 
