@@ -45,10 +45,11 @@ export interface OriginArgs {
 }
 
 /**
- * The NetOS origin on one Docker host: seven containers on five networks (six
+ * The NetOS origin on one Docker host: seven containers on six networks (eight
  * with `appEgress`), the PostgreSQL and Redis data volumes, and the generated
  * secrets. Only cloudflared and the SSO proxy share the `edge` network, which
- * has a route out; every other network is internal.
+ * has a route out. Every other network is internal, except the optional
+ * egress networks of web and api.
  */
 export class Origin extends pulumi.ComponentResource {
     /** The generated container name of each service. */
@@ -74,6 +75,7 @@ export class Origin extends pulumi.ComponentResource {
         );
 
         // --- Networks ---------------------------------------------------------
+        // The label keeps the role without the app prefix, e.g. both egress networks are "egress".
         const network = (role: string, internal: boolean, subnet?: string) =>
             new docker.Network(
                 `${name}-${role}`,
@@ -81,19 +83,25 @@ export class Origin extends pulumi.ComponentResource {
                     driver: "bridge",
                     internal,
                     ipamConfigs: subnet === undefined ? undefined : [{ subnet }],
-                    labels: [stackLabel, { label: "netos.network", value: role }],
+                    labels: [stackLabel, { label: "netos.network", value: role.replace(/^(web|api)-/, "") }],
                 },
                 { parent: this },
             );
         // cloudflared dials Cloudflare and OAuth2-Proxy redeems codes at Entra ID, so edge has a route out.
         // Its fixed subnet is what OAuth2-Proxy trusts X-Forwarded-* headers from.
         const edge = network("edge", false, settings.edgeSubnet);
-        const proxy = network("proxy", true);
+        // Its fixed subnet is the only source Nginx accepts proxied requests from.
+        const proxy = network("proxy", true, settings.proxySubnet);
+        // Web and api each get their own network with Nginx, so web cannot send
+        // identity headers to the api unless webCallsApi puts it on the api's network.
         const app = network("app", true);
+        const apiNetwork = network("api", true);
         const data = network("data", true);
         // OAuth2-Proxy reaches Redis here, so it never shares a network with PostgreSQL.
         const sessions = network("sessions", true);
-        const egress = settings.appEgress ? network("egress", false) : undefined;
+        // One egress network per app, so a shared network with a route out never connects web and api.
+        const webEgress = settings.appEgress ? network("web-egress", false) : undefined;
+        const apiEgress = settings.appEgress ? network("api-egress", false) : undefined;
 
         // --- Data volumes -----------------------------------------------------
         const postgresVolume = this.dataVolume(name, "postgres", settings, stackLabel);
@@ -188,7 +196,6 @@ export class Origin extends pulumi.ComponentResource {
         );
 
         // --- api and web ------------------------------------------------------
-        const egressNetworks = egress ? [on(egress)] : [];
         const apiNames = settings.apiEnvNames;
         const apiRedisUrl = (password: string) =>
             `redis://:${encodeURIComponent(password)}@${services.redis.alias}:${services.redis.port}/${settings.apiRedisDatabase}`;
@@ -197,7 +204,7 @@ export class Origin extends pulumi.ComponentResource {
             {
                 ...common("api"),
                 image: settings.images.api,
-                networks: [on(app, [services.api.alias]), on(data), ...egressNetworks],
+                networks: [on(apiNetwork, [services.api.alias]), on(data), ...(apiEgress ? [on(apiEgress)] : [])],
                 envs: pulumi.secret(
                     pulumi.all([secrets.postgresApiPassword, secrets.redisPassword]).apply(([databasePassword, redisPassword]) => [
                         `${apiNames.databaseUrl}=${postgresApiUrl({ password: databasePassword, apiRole: settings.postgresApiRole, apiDatabase: settings.postgresDatabase })}`,
@@ -220,7 +227,7 @@ export class Origin extends pulumi.ComponentResource {
             {
                 ...common("web"),
                 image: settings.images.web,
-                networks: [on(app, [services.web.alias]), ...egressNetworks],
+                networks: [on(app, [services.web.alias]), ...(settings.webCallsApi ? [on(apiNetwork)] : []), ...(webEgress ? [on(webEgress)] : [])],
                 envs: [`${settings.webEnvNames.publicUrl}=${args.publicOrigin}`, ...Object.entries(settings.webEnv).map(([key, value]) => `${key}=${value}`)],
                 healthCheck: health(nodeHttpHealthCheckTest(services.web.port, settings.webHealthPath), 60),
                 stopGraceSeconds: 20,
@@ -236,13 +243,16 @@ export class Origin extends pulumi.ComponentResource {
             resolvers: [dockerDnsServer],
             apiUserHeader: settings.apiUserHeader,
             apiRolesHeader: settings.apiRolesHeader,
+            // Only the SSO proxy, on the proxy network, may send requests.
+            allowedSources: [settings.proxySubnet],
+            publicOrigin: args.publicOrigin,
         });
         const publicProxy = new Service(
             `${name}-public-proxy`,
             {
                 ...common("publicProxy"),
                 image: settings.images.publicProxy,
-                networks: [on(proxy, [services.publicProxy.alias]), on(app)],
+                networks: [on(proxy, [services.publicProxy.alias]), on(app), on(apiNetwork)],
                 envs: ["NGINX_ENTRYPOINT_QUIET_LOGS=1"],
                 uploads: [{ file: "/etc/nginx/nginx.conf", content: nginxConfig, permissions: "0644" }],
                 healthCheck: health(wgetHealthCheckTest(services.publicProxy.port, nginxHealthPath), 10),

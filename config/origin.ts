@@ -80,8 +80,12 @@ export interface OriginConfig {
     readonly registry: RegistryCredentials | undefined;
     /** IPv4 subnet (CIDR) of the network cloudflared shares with the SSO proxy. */
     readonly edgeSubnet: string;
+    /** IPv4 subnet (CIDR) of the network the SSO proxy shares with Nginx, the only source Nginx accepts. */
+    readonly proxySubnet: string;
     /** Whether web and api get a network with a route to the internet. */
     readonly appEgress: boolean;
+    /** Whether the web server calls the api server-side, so web joins the api's network. */
+    readonly webCallsApi: boolean;
     /** Loopback address and port the SSO proxy is published on for debugging, or undefined for none. */
     readonly ssoProxyDebugPublish: { readonly ip: string; readonly port: number } | undefined;
     /** Whether data volumes may be deleted by Pulumi (unprotected, not retained). */
@@ -151,8 +155,8 @@ export function checkImageReference(reference: string): string | undefined {
     return undefined;
 }
 
-/** Returns why a subnet cannot be the edge network's, or `undefined` when it can. */
-export function checkEdgeSubnet(value: string): string | undefined {
+/** Returns why a subnet cannot be a fixed Docker network subnet (edge or proxy), or `undefined` when it can. */
+export function checkNetworkSubnet(value: string): string | undefined {
     const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(value);
     if (!match || isIP(match[1]) !== 4) {
         return "must be an IPv4 CIDR such as 10.213.7.0/24";
@@ -187,13 +191,18 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
     const images = readImages(reader);
     const registry = readRegistry(reader);
 
-    const edgeSubnet = reader.string("edgeSubnet", { default: "10.213.7.0/24", example: "10.213.7.0/24" });
-    const subnetRule = checkEdgeSubnet(edgeSubnet);
-    if (subnetRule) {
-        reader.report("edgeSubnet", `invalid value ${describeValue(edgeSubnet)}: ${subnetRule}.`, reader.setCommand("edgeSubnet", "10.213.7.0/24"));
+    const edgeSubnet = readSubnet(reader, "edgeSubnet", "10.213.7.0/24");
+    const proxySubnet = readSubnet(reader, "proxySubnet", "10.213.8.0/24");
+    if (edgeSubnet !== undefined && proxySubnet !== undefined && subnetsOverlap(edgeSubnet, proxySubnet)) {
+        reader.report(
+            "proxySubnet",
+            `invalid value ${describeValue(proxySubnet)}: overlaps netos:edgeSubnet ${describeValue(edgeSubnet)}; the two networks need separate subnets.`,
+            reader.setCommand("proxySubnet", "10.213.8.0/24"),
+        );
     }
 
     const appEgress = reader.boolean("appEgress", false);
+    const webCallsApi = reader.boolean("webCallsApi", false);
     const ssoProxyDebugPublish = readDebugPublish(reader);
     const allowDataVolumeDeletion = reader.boolean("allowDataVolumeDeletion", false);
     const postgresVolumeName = readVolumeName(reader, "postgresVolumeName");
@@ -245,8 +254,10 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
         dockerHost,
         images,
         registry,
-        edgeSubnet,
+        edgeSubnet: edgeSubnet ?? "",
+        proxySubnet: proxySubnet ?? "",
         appEgress,
+        webCallsApi,
         ssoProxyDebugPublish,
         allowDataVolumeDeletion,
         postgresVolumeName,
@@ -270,6 +281,31 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
         healthCheckIntervalSeconds,
         healthyTimeoutSeconds,
     };
+}
+
+/** Reads a fixed network subnet; returns undefined (after reporting) when it is invalid. */
+function readSubnet(reader: ConfigReader, key: string, defaultValue: string): string | undefined {
+    const value = reader.string(key, { default: defaultValue, example: defaultValue });
+    const rule = checkNetworkSubnet(value);
+    if (rule) {
+        reader.report(key, `invalid value ${describeValue(value)}: ${rule}.`, reader.setCommand(key, defaultValue));
+        return undefined;
+    }
+    return value;
+}
+
+/** Returns the first and last address of a valid IPv4 CIDR as 32-bit numbers. */
+function subnetRange(cidr: string): [number, number] {
+    const [address, prefix] = cidr.split("/");
+    const start = (address ?? "").split(".").reduce((total, octet) => total * 256 + Number(octet), 0);
+    return [start, start + 2 ** (32 - Number(prefix)) - 1];
+}
+
+/** Returns whether two valid IPv4 CIDRs share any address. */
+export function subnetsOverlap(first: string, second: string): boolean {
+    const [firstStart, firstEnd] = subnetRange(first);
+    const [secondStart, secondEnd] = subnetRange(second);
+    return firstStart <= secondEnd && secondStart <= firstEnd;
 }
 
 function readDockerHost(): string | undefined {

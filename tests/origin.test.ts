@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { checkEdgeSubnet, checkImageReference } from "../config/origin";
+import { checkNetworkSubnet, checkImageReference } from "../config/origin";
 import { ConfigError } from "../config/reader";
 import { postgresEntrypointScript } from "../generated/postgres";
 import { fakeDigest, findResource, ProgramRun, RecordedResource, resourcesOfType, runProgram, runProgramSettled } from "./support/mocks";
@@ -138,7 +138,6 @@ describe("origin (production config)", () => {
             "api+postgres",
             "api+publicProxy",
             "api+redis",
-            "api+web",
             "cloudflared+ssoProxy",
             "postgres+redis",
             "publicProxy+ssoProxy",
@@ -317,6 +316,27 @@ describe("origin (production config)", () => {
         assert.match(uploads[0].content, /listen 8080;/);
     });
 
+    test("nginx accepts only the proxy network", () => {
+        const content: string = containerOf(run, "publicProxy").inputs.uploads[0].content;
+        const proxy = resourcesOfType(run, networkType).find((network) => network.name === "netos-prod-proxy");
+        assert.ok(proxy);
+        assert.deepEqual(proxy.inputs.ipamConfigs, [{ subnet: "10.213.8.0/24" }]);
+        assert.deepEqual([...content.matchAll(/^ +allow (\S+);$/gm)].map((match) => match[1]), ["10.213.8.0/24"]);
+        assert.match(content, /^ +deny all;$/m);
+    });
+
+    test("nginx fixes forwarded proto and host", () => {
+        const content: string = containerOf(run, "publicProxy").inputs.uploads[0].content;
+        assert.match(content, /proxy_set_header X-Forwarded-Proto https;/);
+        assert.match(content, /proxy_set_header X-Forwarded-Host netos\.xiberian\.net;/);
+    });
+
+    test("sso proxy reaches nginx on proxy network", () => {
+        const proxyName = `netos-prod-proxy-${mockSuffix("netos-prod-proxy")}`;
+        assert.ok(networksOf(containerOf(run, "ssoProxy")).includes(proxyName));
+        assert.ok(networksOf(containerOf(run, "publicProxy")).includes(proxyName));
+    });
+
     test("api gets its own role", () => {
         const env = envOf(containerOf(run, "api"));
         const database = new URL(env.DATABASE_URL);
@@ -400,8 +420,16 @@ describe("origin options", () => {
     test("egress for web and api", async () => {
         const run = await runProgram({ config: { appEgress: true } });
         const outward = [...membersByNetwork(run)].filter(([name]) => networkByName(run, name).inputs.internal !== true).map(([, members]) => [...members].sort());
-        assert.deepEqual(outward.sort(), [["api", "web"], ["cloudflared", "ssoProxy"]]);
+        assert.deepEqual(outward.sort(), [["api"], ["cloudflared", "ssoProxy"], ["web"]]);
         assert.ok(!reachablePairs(run).includes("postgres+web"));
+        assert.ok(!reachablePairs(run).includes("api+web"));
+    });
+
+    test("webCallsApi joins web to api", async () => {
+        const run = await runProgram({ config: { webCallsApi: true } });
+        assert.ok(reachablePairs(run).includes("api+web"));
+        assert.ok(!reachablePairs(run).includes("postgres+web"));
+        assert.ok(!reachablePairs(run).includes("redis+web"));
     });
 
     test("registry credentials secret", async () => {
@@ -545,6 +573,24 @@ describe("origin config errors", () => {
         assert.doesNotMatch(problems[0].message, /elsewhere/);
     });
 
+    test("proxy subnet overlaps edge", async () => {
+        const problems = await problemsOf({ proxySubnet: "10.213.7.128/25" });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:proxySubnet",
+                message: 'invalid value "10.213.7.128/25": overlaps netos:edgeSubnet "10.213.7.0/24"; the two networks need separate subnets.',
+                fix: "pulumi config set netos:proxySubnet 10.213.8.0/24",
+            },
+        ]);
+    });
+
+    test("proxy subnet rules", async () => {
+        const problems = await problemsOf({ proxySubnet: "8.8.8.0/24" });
+        assert.equal(problems.length, 1);
+        assert.equal(problems[0].key, "netos:proxySubnet");
+        assert.match(problems[0].message, /inside a private range/);
+    });
+
     test("all problems at once", async () => {
         const problems = await problemsOf({ webImage: "web", apiImage: "api:latest", ssoProxyDebugAddress: "0.0.0.0:1", edgeSubnet: "x" });
         assert.deepEqual(problems.map((problem) => problem.key).sort(), ["netos:apiImage", "netos:edgeSubnet", "netos:ssoProxyDebugAddress", "netos:webImage"]);
@@ -576,8 +622,8 @@ describe("origin validators", () => {
     }
 
     test("edge subnet accepted", () => {
-        assert.equal(checkEdgeSubnet("10.213.7.0/24"), undefined);
-        assert.equal(checkEdgeSubnet("172.31.250.0/28"), undefined);
-        assert.equal(checkEdgeSubnet("192.168.0.0/16"), undefined);
+        assert.equal(checkNetworkSubnet("10.213.7.0/24"), undefined);
+        assert.equal(checkNetworkSubnet("172.31.250.0/28"), undefined);
+        assert.equal(checkNetworkSubnet("192.168.0.0/16"), undefined);
     });
 });
