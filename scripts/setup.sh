@@ -38,7 +38,7 @@ fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 check_platform() {
   if [[ ! -r /etc/debian_version ]] || ! grep -q '^12\.' /etc/debian_version; then
-    fail "this script supports Debian 12 only (found: $(cat /etc/debian_version 2>/dev/null || uname -s)). On another system install by hand: Node.js 20, Go >= ${GO_MIN_MAJOR}.${GO_MIN_MINOR}, Nginx 1.22+, Redis 7, PostgreSQL 15 with its binaries in /usr/lib/postgresql/15/bin, wrk; then run the go install steps of this script."
+    fail "this script supports Debian 12 only (found: $(cat /etc/debian_version 2>/dev/null || uname -s)). On another system install by hand: Node.js 20 or newer, Go >= ${GO_MIN_MAJOR}.${GO_MIN_MINOR}, Nginx 1.22+, Redis 7, PostgreSQL 15 with its binaries in /usr/lib/postgresql/15/bin, wrk; then run the go install steps of this script."
   fi
   step "platform: Debian $(cat /etc/debian_version)"
 }
@@ -52,7 +52,7 @@ install_npm_packages() {
     step "npm packages: up to date"
     return
   fi
-  command -v npm >/dev/null || fail "npm not found; install Node.js 20 (it includes npm) and run this script again."
+  command -v npm >/dev/null || fail "npm not found; install Node.js 20 or newer, which includes npm, and run this script again. Debian 12's own nodejs package is Node.js 18, which is too old."
   step "npm packages: running npm ci"
   (cd "$repo_root" && npm ci --no-audit --no-fund)
 }
