@@ -4,7 +4,11 @@ import { isIP } from "node:net";
 export interface CloudflaredCommandInput {
     /** Port of the metrics server, which also serves `/ready` for the health check. Default: 20241. */
     readonly metricsPort?: number;
-    /** Address the metrics server binds inside the container. Default: `0.0.0.0`. */
+    /**
+     * Address the metrics server binds inside the container. Default: `0.0.0.0`.
+     * Pass `127.0.0.1`, as the origin does: the health check runs inside the
+     * container, so no other container needs to reach the metrics.
+     */
     readonly metricsAddress?: string;
 }
 
