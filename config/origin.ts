@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import * as pulumi from "@pulumi/pulumi";
+import { checkIdentityHeaderName } from "../generated/nginx";
 import { postgresApiDatabaseDefault, postgresApiRoleDefault } from "../generated/postgres";
 import { ConfigReader, describeValue, isRecord } from "./reader";
 
@@ -129,27 +130,65 @@ export interface OriginConfig {
 
 const restartPolicies = ["always", "unless-stopped", "on-failure", "no"];
 const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const headerNamePattern = /^[A-Za-z0-9-]+$/;
 const volumeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]+$/;
+const reservedDatabases = ["postgres", "template0", "template1"];
+
+// Docker's reference grammar (distribution/reference): each path component is
+// lower case, a registry host may be mixed case, and a sha256 digest is 64
+// lower-case hex digits. Docker rejects anything else only at pull time.
+const pathComponentPattern = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const registryHostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?$/;
+const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const digestPattern = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * Returns why an image reference cannot be deployed, or `undefined` when it can.
  * A reference needs a tag other than `latest`, or a digest, so each `pulumi up`
- * runs the image the stack names and a new image shows in the preview.
+ * runs the image the stack names and a new image shows in the preview. It must
+ * also follow Docker's reference grammar, because Docker rejects a malformed
+ * reference only at pull time, after the Entra and Cloudflare resources exist.
  */
 export function checkImageReference(reference: string): string | undefined {
     if (reference.trim() !== reference || reference === "" || /\s/.test(reference)) {
         return "must be an image reference without spaces, such as ghcr.io/example/app:1.2.3";
     }
-    if (/@sha256:[0-9a-f]{64}$/.test(reference)) {
+
+    const at = reference.indexOf("@");
+    const digest = at === -1 ? undefined : reference.slice(at + 1);
+    const nameAndTag = at === -1 ? reference : reference.slice(0, at);
+    if (digest !== undefined && !digestPattern.test(digest)) {
+        return `has an invalid digest ${JSON.stringify(digest)}: must be sha256: followed by 64 lower-case hex digits, as docker image inspect --format '{{index .RepoDigests 0}}' prints it`;
+    }
+
+    const lastSlash = nameAndTag.lastIndexOf("/");
+    const colon = nameAndTag.indexOf(":", lastSlash + 1);
+    const name = colon === -1 ? nameAndTag : nameAndTag.slice(0, colon);
+    const tag = colon === -1 ? undefined : nameAndTag.slice(colon + 1);
+
+    const components = name.split("/");
+    const first = components[0] ?? "";
+    // Docker also reads an upper-case first component as a registry host, but a
+    // host without a dot or port is almost always a mistyped repository name.
+    const hasRegistry = components.length > 1 && (/[.:]/.test(first) || first === "localhost");
+    if (hasRegistry && !registryHostPattern.test(first)) {
+        return `has an invalid registry host ${JSON.stringify(first)}: must be a host name with an optional port, such as ghcr.io or registry.example.com:5000`;
+    }
+    const path = hasRegistry ? components.slice(1) : components;
+    const badComponent = path.find((component) => !pathComponentPattern.test(component));
+    if (badComponent !== undefined) {
+        return `has an invalid repository name ${JSON.stringify(path.join("/"))}: Docker accepts only lower-case letters and digits, separated by . _ __ or -, in each part between slashes`;
+    }
+
+    if (tag !== undefined && tag !== "" && !tagPattern.test(tag)) {
+        return `has an invalid tag ${JSON.stringify(tag)}: a tag is 1 to 128 letters, digits, _ . or -, and does not start with . or -`;
+    }
+    if (digest !== undefined) {
         return undefined;
     }
-    const lastSegment = reference.slice(reference.lastIndexOf("/") + 1);
-    const colon = lastSegment.indexOf(":");
-    if (colon === -1 || colon === lastSegment.length - 1) {
+    if (tag === undefined || tag === "") {
         return "has no tag, so Docker would pull latest; must name a release tag or a digest (name@sha256:<64 hex>)";
     }
-    if (lastSegment.slice(colon + 1) === "latest") {
+    if (tag === "latest") {
         return "uses the tag latest, which changes without a change to the stack; must name a release tag or a digest";
     }
     return undefined;
@@ -220,6 +259,14 @@ export function readOriginConfig(reader: ConfigReader): OriginConfig {
                 reader.setCommand(key, key === "postgresApiRole" ? postgresApiRoleDefault : postgresApiDatabaseDefault),
             );
         }
+    }
+    // The maintenance database and the templates belong to the cluster, not to the api.
+    if (reservedDatabases.includes(postgresDatabase)) {
+        reader.report(
+            "postgresDatabase",
+            `invalid value ${describeValue(postgresDatabase)}: must not be postgres, template0 or template1, because the api must own a database of its own.`,
+            reader.setCommand("postgresDatabase", postgresApiDatabaseDefault),
+        );
     }
     const apiRedisDatabase = reader.integer("apiRedisDatabase", { default: 1, min: 1, max: 15 });
 
@@ -404,8 +451,9 @@ function readVolumeName(reader: ConfigReader, key: string): string | undefined {
 
 function readHeaderName(reader: ConfigReader, key: string, defaultValue: string): string {
     const value = reader.string(key, { default: defaultValue, example: defaultValue });
-    if (!headerNamePattern.test(value)) {
-        reader.report(key, `invalid value ${describeValue(value)}: must be an HTTP header name of letters, digits and hyphens.`, reader.setCommand(key, defaultValue));
+    const rule = checkIdentityHeaderName(value);
+    if (rule) {
+        reader.report(key, `invalid value ${describeValue(value)}: ${rule}.`, reader.setCommand(key, defaultValue));
     }
     return value;
 }
@@ -457,6 +505,8 @@ function readExtraEnv(reader: ConfigReader, key: string, managedNames: readonly 
     for (const [name, value] of Object.entries(env)) {
         if (!envNamePattern.test(name)) {
             reader.report(key, `invalid name ${describeValue(name)}: must be an environment variable name of letters, digits and _.`, `fix the name in netos:${key}`);
+        } else if (/^LD_/i.test(name)) {
+            reader.report(key, `invalid name ${describeValue(name)}: names starting with LD_ are rejected, because they change how the dynamic linker loads every program in the container.`, `remove ${name} from netos:${key}`);
         } else if (managedNames.includes(name)) {
             reader.report(key, `${describeValue(name)} is set by the program: remove it from netos:${key}, or rename the program's variable with the matching EnvNames key.`, `remove ${name} from netos:${key}`);
         } else if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {

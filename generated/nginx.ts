@@ -70,6 +70,28 @@ export const nginxHealthPath = "/healthz";
 export const docsApiPath = "/docs-api/";
 
 const headerNamePattern = /^[A-Za-z0-9-]+$/;
+
+// Headers that carry the request itself, or that Nginx, OAuth2-Proxy or
+// cloudflared set: an identity header with one of these names would overwrite
+// them or be overwritten.
+const reservedHeaderNames = ["host", "authorization", "cookie", "content-length", "connection", "transfer-encoding", "forwarded", "x-real-ip"];
+const reservedHeaderPrefixes = ["x-forwarded-", "x-auth-request-"];
+
+/**
+ * Returns why a header name cannot carry the api's user or roles, or
+ * `undefined` when it can: it must be letters, digits and hyphens, and not a
+ * header the proxies or HTTP itself use (compared case-insensitively).
+ */
+export function checkIdentityHeaderName(name: string): string | undefined {
+    if (!headerNamePattern.test(name)) {
+        return "must be an HTTP header name of letters, digits and hyphens";
+    }
+    const lower = name.toLowerCase();
+    if (reservedHeaderNames.includes(lower) || reservedHeaderPrefixes.some((prefix) => lower.startsWith(prefix))) {
+        return "must not be Host, Authorization, Cookie, Content-Length, Connection, Transfer-Encoding, Forwarded, X-Real-IP or an X-Forwarded-* or X-Auth-Request-* header, because HTTP or the proxies use those";
+    }
+    return undefined;
+}
 const sizePattern = /^[0-9]+[kKmMgG]?$/;
 // Characters that would end or extend an Nginx directive if they reached the file.
 const unsafePathPattern = /[\s"'\\;{}$#]/;
@@ -106,8 +128,10 @@ export function renderNginxConfig(input: NginxConfigInput): string {
 
     check(Number.isInteger(listenPort) && listenPort > 0 && listenPort < 65536, `listenPort must be an integer from 1 to 65535 (received ${listenPort}).`);
     check(input.listenAddress === undefined || isIP(input.listenAddress) !== 0, `listenAddress must be an IP address such as 127.0.0.1 (received "${input.listenAddress}").`);
-    check(headerNamePattern.test(input.apiUserHeader), `apiUserHeader must be an HTTP header name of letters, digits and hyphens (received "${input.apiUserHeader}").`);
-    check(headerNamePattern.test(input.apiRolesHeader), `apiRolesHeader must be an HTTP header name of letters, digits and hyphens (received "${input.apiRolesHeader}").`);
+    for (const [name, value] of Object.entries({ apiUserHeader: input.apiUserHeader, apiRolesHeader: input.apiRolesHeader })) {
+        const rule = checkIdentityHeaderName(value);
+        check(rule === undefined, `${name} ${rule} (received "${value}").`);
+    }
     check(input.apiUserHeader.toLowerCase() !== input.apiRolesHeader.toLowerCase(), `apiUserHeader and apiRolesHeader must differ (both are "${input.apiUserHeader}").`);
     check(sizePattern.test(clientMaxBodySize), `clientMaxBodySize must be a size such as 25m or 512k (received "${clientMaxBodySize}").`);
     check(Number.isInteger(resolverValidSeconds) && resolverValidSeconds > 0, `resolverValidSeconds must be a positive integer (received ${resolverValidSeconds}).`);

@@ -157,6 +157,10 @@ describe("renderNginxConfig validation", () => {
         assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], apiUpstream: "http://api:8000/v1" }), /apiUpstream "http:\/\/api:8000\/v1" is invalid: it must not contain a path/);
     });
 
+    test("reserved identity header rejected", () => {
+        assert.throws(() => renderNginxConfig({ apiUserHeader: "X-Forwarded-Email", apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"] }), /apiUserHeader must not be Host, Authorization, .* \(received "X-Forwarded-Email"\)/);
+    });
+
     test("allow-all source rejected", () => {
         for (const source of ["0.0.0.0/0", "::/0"]) {
             assert.throws(() => renderNginxConfig({ apiUserHeader: userHeader, apiRolesHeader: rolesHeader, resolvers: ["127.0.0.11"], allowedSources: [source] }), new RegExp(`allowedSources must contain IP addresses or CIDRs narrower than all addresses, such as 10\\.213\\.8\\.0/24 \\(received "${source.replace(/\./g, "\\.")}"\\)`));

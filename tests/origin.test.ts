@@ -591,6 +591,112 @@ describe("origin config errors", () => {
         assert.match(problems[0].message, /inside a private range/);
     });
 
+    test("image upper-case digest", async () => {
+        const digest = `sha256:${"A".repeat(64)}`;
+        const problems = await problemsOf({ apiImage: `ghcr.io/xiberian/netos-api@${digest}` });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:apiImage",
+                message: `invalid value "ghcr.io/xiberian/netos-api@${digest}": has an invalid digest "${digest}": must be sha256: followed by 64 lower-case hex digits, as docker image inspect --format '{{index .RepoDigests 0}}' prints it.`,
+                fix: "pulumi config set netos:apiImage ghcr.io/example/netos-api:1.0.0",
+            },
+        ]);
+    });
+
+    test("image tag with short digest", async () => {
+        const problems = await problemsOf({ redisImage: "redis:7.4.9@sha256:abc123" });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:redisImage",
+                message: `invalid value "redis:7.4.9@sha256:abc123": has an invalid digest "sha256:abc123": must be sha256: followed by 64 lower-case hex digits, as docker image inspect --format '{{index .RepoDigests 0}}' prints it.`,
+                fix: "pulumi config set netos:redisImage redis:7.4.9-alpine",
+            },
+        ]);
+    });
+
+    test("image upper-case repository", async () => {
+        const problems = await problemsOf({ webImage: "ghcr.io/Xiberian/NetOS-Web:1.0.0" });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:webImage",
+                message: 'invalid value "ghcr.io/Xiberian/NetOS-Web:1.0.0": has an invalid repository name "Xiberian/NetOS-Web": Docker accepts only lower-case letters and digits, separated by . _ __ or -, in each part between slashes.',
+                fix: "pulumi config set netos:webImage ghcr.io/example/netos-web:1.0.0",
+            },
+        ]);
+    });
+
+    test("identity header reserved", async () => {
+        const problems = await problemsOf({ apiUserHeader: "X-Forwarded-User" });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:apiUserHeader",
+                message:
+                    'invalid value "X-Forwarded-User": must not be Host, Authorization, Cookie, Content-Length, Connection, Transfer-Encoding, Forwarded, X-Real-IP or an X-Forwarded-* or X-Auth-Request-* header, because HTTP or the proxies use those.',
+                fix: "pulumi config set netos:apiUserHeader X-NetOS-User",
+            },
+        ]);
+    });
+
+    test("identity headers reserved table", async () => {
+        for (const header of ["Host", "authorization", "COOKIE", "Content-Length", "connection", "x-forwarded-groups", "Forwarded", "X-Real-Ip", "X-Auth-Request-Email"]) {
+            const problems = await problemsOf({ apiRolesHeader: header });
+            assert.equal(problems.length, 1, header);
+            assert.equal(problems[0].key, "netos:apiRolesHeader", header);
+            assert.match(problems[0].message, /must not be Host, Authorization/, header);
+        }
+    });
+
+    test("identity header invalid name", async () => {
+        const problems = await problemsOf({ apiUserHeader: "X NetOS:User" });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:apiUserHeader",
+                message: 'invalid value "X NetOS:User": must be an HTTP header name of letters, digits and hyphens.',
+                fix: "pulumi config set netos:apiUserHeader X-NetOS-User",
+            },
+        ]);
+    });
+
+    test("cluster databases rejected", async () => {
+        for (const database of ["postgres", "template0", "template1"]) {
+            const problems = await problemsOf({ postgresDatabase: database });
+            assert.deepEqual(problems, [
+                {
+                    key: "netos:postgresDatabase",
+                    message: `invalid value "${database}": must not be postgres, template0 or template1, because the api must own a database of its own.`,
+                    fix: "pulumi config set netos:postgresDatabase netos",
+                },
+            ]);
+        }
+    });
+
+    test("LD_ env names rejected", async () => {
+        const problems = await problemsOf({ apiEnv: { LD_PRELOAD: "/tmp/x.so" }, webEnv: { ld_library_path: "/tmp" } });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:webEnv",
+                message: 'invalid name "ld_library_path": names starting with LD_ are rejected, because they change how the dynamic linker loads every program in the container.',
+                fix: "remove ld_library_path from netos:webEnv",
+            },
+            {
+                key: "netos:apiEnv",
+                message: 'invalid name "LD_PRELOAD": names starting with LD_ are rejected, because they change how the dynamic linker loads every program in the container.',
+                fix: "remove LD_PRELOAD from netos:apiEnv",
+            },
+        ]);
+    });
+
+    test("web env managed name", async () => {
+        const problems = await problemsOf({ webEnv: { PUBLIC_URL: "https://elsewhere.example" } });
+        assert.deepEqual(problems, [
+            {
+                key: "netos:webEnv",
+                message: '"PUBLIC_URL" is set by the program: remove it from netos:webEnv, or rename the program\'s variable with the matching EnvNames key.',
+                fix: "remove PUBLIC_URL from netos:webEnv",
+            },
+        ]);
+    });
+
     test("all problems at once", async () => {
         const problems = await problemsOf({ webImage: "web", apiImage: "api:latest", ssoProxyDebugAddress: "0.0.0.0:1", edgeSubnet: "x" });
         assert.deepEqual(problems.map((problem) => problem.key).sort(), ["netos:apiImage", "netos:edgeSubnet", "netos:ssoProxyDebugAddress", "netos:webImage"]);
@@ -599,7 +705,7 @@ describe("origin config errors", () => {
 
 describe("origin validators", () => {
     const digest = `sha256:${"a".repeat(64)}`;
-    const accepted = ["postgres:16.15-bookworm", "ghcr.io/xiberian/netos-web:main", "registry.example.com:5000/netos/api:1.2.3", `ghcr.io/xiberian/netos-web@${digest}`, `redis:7.4.9@${digest}`];
+    const accepted = ["postgres:16.15-bookworm", "localhost:5000/netos__api/v2.x:1.0_rc-1", "my.registry/a/b/c:1", "ghcr.io/xiberian/netos-web:main", "registry.example.com:5000/netos/api:1.2.3", `ghcr.io/xiberian/netos-web@${digest}`, `redis:7.4.9@${digest}`];
     const rejected: [string, RegExp][] = [
         ["postgres", /has no tag/],
         ["registry.example.com:5000/netos/api", /has no tag/],
@@ -607,6 +713,15 @@ describe("origin validators", () => {
         ["nginx:latest", /uses the tag latest/],
         ["web image:1.0", /without spaces/],
         ["", /without spaces/],
+        [`app@sha256:${"A".repeat(64)}`, /invalid digest/],
+        [`app@sha256:${"a".repeat(63)}`, /invalid digest/],
+        ["app:1.0@sha256:abc", /invalid digest/],
+        ["Netos/app:1.0", /invalid repository name "Netos\/app"/],
+        ["ghcr.io/netos/App:1.0", /invalid repository name "netos\/App"/],
+        ["ghcr.io/netos/app-:1.0", /invalid repository name/],
+        ["ghcr.io/netos/app:-1.0", /invalid tag "-1.0"/],
+        ["ghcr.io/netos/app:1.0!", /invalid tag/],
+        ["bad_host:5000/app:1.0", /invalid registry host "bad_host:5000"/],
     ];
 
     for (const reference of accepted) {
