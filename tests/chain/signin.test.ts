@@ -160,6 +160,8 @@ describe("chain sign-in", () => {
             "X-Auth-Request-Groups": forgedRoles,
             "X-Auth-Request-Access-Token": forged,
             "X-Forwarded-Access-Token": forged,
+            "X-Forwarded-Host": "evil.example",
+            Forwarded: "for=192.0.2.1;host=evil.example;proto=http",
             Authorization: "Bearer forged.evil.example",
         };
 

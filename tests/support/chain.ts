@@ -372,6 +372,9 @@ export class Chain {
             apiUpstream: this.api.url,
             apiUserHeader: chainIdentityHeaders.user,
             apiRolesHeader: chainIdentityHeaders.roles,
+            // OAuth2-Proxy connects from loopback here, as it does from the proxy network in production.
+            allowedSources: ["127.0.0.1/32"],
+            publicOrigin: this.publicOrigin,
             pidPath: path.join(nginxDir, "nginx.pid"),
             tempDir: nginxDir,
             errorLogPath: path.join(this.dir, "nginx-error.log"),
