@@ -6,7 +6,7 @@ import { nodeHttpHealthCheckTest, postgresHealthCheckTest, pythonHttpHealthCheck
 import { nginxHealthPath, renderNginxConfig } from "../generated/nginx";
 import { oauth2ProxyArgs, oauth2ProxyPingPath, oauth2ProxySecretEnv } from "../generated/oauth2Proxy";
 import { postgresApiUrl, postgresEntrypointPath, postgresEntrypointScript, postgresEnv, postgresStopSignal } from "../generated/postgres";
-import { redisCliAuthEnv, redisConfigPath, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
+import { redisApiUser, redisCliAuthEnv, redisConfigPath, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
 import { services } from "../services";
 import { Service, ServiceHealthCheck, ServiceNetwork } from "./service";
 import { OriginSecrets } from "./originSecrets";
@@ -181,7 +181,11 @@ export class Origin extends pulumi.ComponentResource {
                 uploads: [
                     {
                         file: redisConfigPath,
-                        content: pulumi.secret(secrets.redisPassword.apply((password) => renderRedisConfig({ password, maxMemoryMb: redisMaxMemoryMb, appendOnly: settings.redisAppendOnly }))),
+                        content: pulumi.secret(
+                            pulumi
+                                .all([secrets.redisPassword, secrets.redisApiPassword])
+                                .apply(([password, apiPassword]) => renderRedisConfig({ password, apiPassword, maxMemoryMb: redisMaxMemoryMb, appendOnly: settings.redisAppendOnly })),
+                        ),
                         permissions: "0644",
                     },
                 ],
@@ -197,8 +201,9 @@ export class Origin extends pulumi.ComponentResource {
 
         // --- api and web ------------------------------------------------------
         const apiNames = settings.apiEnvNames;
+        // The api signs in as its own Redis user, which cannot reach OAuth2-Proxy's sessions.
         const apiRedisUrl = (password: string) =>
-            `redis://:${encodeURIComponent(password)}@${services.redis.alias}:${services.redis.port}/${settings.apiRedisDatabase}`;
+            `redis://${redisApiUser}:${encodeURIComponent(password)}@${services.redis.alias}:${services.redis.port}/${settings.apiRedisDatabase}`;
         const api = new Service(
             `${name}-api`,
             {
@@ -206,7 +211,7 @@ export class Origin extends pulumi.ComponentResource {
                 image: settings.images.api,
                 networks: [on(apiNetwork, [services.api.alias]), on(data), ...(apiEgress ? [on(apiEgress)] : [])],
                 envs: pulumi.secret(
-                    pulumi.all([secrets.postgresApiPassword, secrets.redisPassword]).apply(([databasePassword, redisPassword]) => [
+                    pulumi.all([secrets.postgresApiPassword, secrets.redisApiPassword]).apply(([databasePassword, redisPassword]) => [
                         `${apiNames.databaseUrl}=${postgresApiUrl({ password: databasePassword, apiRole: settings.postgresApiRole, apiDatabase: settings.postgresDatabase })}`,
                         `${apiNames.redisUrl}=${apiRedisUrl(redisPassword)}`,
                         `${apiNames.userHeader}=${settings.apiUserHeader}`,

@@ -23,7 +23,27 @@ export interface RedisConfigInput {
      * Default: false, snapshots, as the official image does without a config.
      */
     readonly appendOnly?: boolean;
+    /**
+     * Password of the api's own Redis user (`redisApiUser`), written into the
+     * file like `password`. Letters and digits only. When omitted, the config
+     * has no api user and every client signs in as the default user.
+     */
+    readonly apiPassword?: string;
 }
+
+/**
+ * Name of the api's Redis ACL user. The default user (with `password`) belongs
+ * to OAuth2-Proxy's session store and the health check.
+ */
+export const redisApiUser = "netos-api";
+
+/**
+ * Key pattern of the api user: every key that does not start with `_`.
+ * OAuth2-Proxy v7.15.6 names each session key `<cookie name>-<ticket id>`, and
+ * the cookie is `__Host-netos_session`, so the api can neither read nor delete
+ * a session, in any database.
+ */
+export const redisApiKeyPattern = "[^_]*";
 
 /** Path the Redis container reads its generated config from. */
 export const redisConfigPath = "/usr/local/etc/redis/redis.conf";
@@ -49,6 +69,12 @@ export function renderRedisConfig(input: RedisConfigInput): string {
     if (!/^[A-Za-z0-9]{16,128}$/.test(input.password)) {
         problems.push(`password must be 16 to 128 letters and digits (received ${input.password.length} characters; generate it with random.RandomPassword({ special: false })).`);
     }
+    if (input.apiPassword !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(input.apiPassword)) {
+        problems.push(`apiPassword must be 16 to 128 letters and digits (received ${input.apiPassword.length} characters).`);
+    }
+    if (input.apiPassword !== undefined && input.apiPassword === input.password) {
+        problems.push("apiPassword must differ from password, or the api could sign in as the default user.");
+    }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         problems.push(`port must be an integer from 1 to 65535 (received ${port}).`);
     }
@@ -72,6 +98,7 @@ export function renderRedisConfig(input: RedisConfigInput): string {
         // With a password set, protected mode does not block remote clients; it stays on as a fallback.
         "protected-mode yes",
         `requirepass ${input.password}`,
+        ...(input.apiPassword === undefined ? [] : apiUserLines(input.apiPassword)),
         "",
         // OAuth2-Proxy's sessions live here, so they must survive a restart or a replaced container.
         // Redis writes a snapshot on every clean stop, and by these rules while it runs.
@@ -86,6 +113,20 @@ export function renderRedisConfig(input: RedisConfigInput): string {
         "maxmemory-policy volatile-lru",
         "",
     ].join("\n");
+}
+
+/**
+ * Returns the ACL line of the api user: its own password, keys outside the
+ * session store only, and no command of the `@dangerous` category, which
+ * holds FLUSHALL, FLUSHDB, SWAPDB, KEYS, CONFIG, DEBUG, SHUTDOWN and MONITOR
+ * (Redis 7.0). INFO is added back because client libraries use it for health checks.
+ */
+function apiUserLines(apiPassword: string): string[] {
+    return [
+        "# The api signs in as its own user, so a FLUSHALL or a SELECT 0 and DEL from",
+        "# the api cannot touch OAuth2-Proxy's sessions.",
+        `user ${redisApiUser} on >${apiPassword} resetkeys ~${redisApiKeyPattern} allchannels +@all -@dangerous +info`,
+    ];
 }
 
 /**

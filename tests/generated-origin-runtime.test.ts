@@ -10,12 +10,12 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import { nodeHttpHealthCheckTest, postgresHealthCheckTest, pythonHttpHealthCheckTest, wgetHealthCheckTest } from "../generated/healthChecks";
 import { postgresEnv, postgresRoleSql } from "../generated/postgres";
-import { redisCliAuthEnv, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
+import { redisApiUser, redisCliAuthEnv, redisHealthCheckTest, renderRedisConfig } from "../generated/redis";
 import { postgresBinDir, redisServerBinary } from "./support/binaries";
-import { freePort } from "./support/chain";
+import { freePort } from "./support/ports";
 
 /**
  * Runs a Docker health check test (`CMD` or `CMD-SHELL`) here and returns its
@@ -113,6 +113,105 @@ describe("redis config (real redis-server)", () => {
 
     test("password never in errors", () => {
         assert.throws(() => renderRedisConfig({ password: "short", maxMemoryMb: 64 }), (error: Error) => !error.message.includes("short") && /16 to 128 letters and digits/.test(error.message));
+    });
+});
+
+describe("redis api user (real redis-server)", () => {
+    const password = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4";
+    const apiPassword = "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6";
+    // The key OAuth2-Proxy v7.15.6 writes for a session: `<cookie name>-<ticket id>`.
+    const sessionKey = "__Host-netos_session-0123456789abcdef0123456789abcdef";
+    let dir: string;
+    let port: number;
+    let server: ChildProcess | undefined;
+
+    /** Runs redis-cli as the default user (OAuth2-Proxy) and returns its output. */
+    const asDefault = (args: string[]) =>
+        spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", ...args], {
+            env: { ...process.env, [redisCliAuthEnv]: password },
+            encoding: "utf8",
+            timeout: 10_000,
+        }).stdout.trim();
+
+    /** Runs redis-cli as the api user in a database and returns its output. */
+    const asApi = (database: number, args: string[], auth = apiPassword) =>
+        spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--no-auth-warning", "--user", redisApiUser, "-n", String(database), ...args], {
+            env: { ...process.env, [redisCliAuthEnv]: auth },
+            encoding: "utf8",
+            timeout: 10_000,
+        }).stdout.trim();
+
+    before(async () => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "netos-redis-acl-"));
+        port = await freePort();
+        const config = renderRedisConfig({ password, apiPassword, port, bind: "127.0.0.1", dataDir: dir, maxMemoryMb: 64 });
+        fs.writeFileSync(path.join(dir, "redis.conf"), config, { mode: 0o600 });
+        server = spawn(redisServerBinary(), [path.join(dir, "redis.conf")], { stdio: "ignore" });
+        await waitFor(() => asDefault(["ping"]) === "PONG", "redis-server to answer PING");
+    });
+
+    beforeEach(() => {
+        assert.equal(asDefault(["-n", "0", "set", sessionKey, "encrypted-session", "EX", "600"]), "OK");
+    });
+
+    after(async () => {
+        await stopServer(server, "SIGTERM");
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("api uses its own database", () => {
+        assert.equal(asApi(1, ["set", "cache:user:1", "v"]), "OK");
+        assert.equal(asApi(1, ["get", "cache:user:1"]), "v");
+        assert.equal(asApi(1, ["info", "server"]).split("\n")[0]?.trim(), "# Server");
+    });
+
+    test("api wrong password rejected", () => {
+        // redis-cli reports the failed AUTH on stderr, then the command gets NOAUTH.
+        assert.match(asApi(1, ["ping"], password), /NOAUTH/);
+    });
+
+    test("api FLUSHALL rejected", () => {
+        assert.match(asApi(1, ["flushall"]), /NOPERM/);
+        assert.equal(asDefault(["-n", "0", "get", sessionKey]), "encrypted-session");
+    });
+
+    test("api FLUSHDB in database 0 rejected", () => {
+        assert.match(asApi(0, ["flushdb"]), /NOPERM/);
+        assert.equal(asDefault(["-n", "0", "get", sessionKey]), "encrypted-session");
+    });
+
+    test("api SWAPDB rejected", () => {
+        assert.match(asApi(1, ["swapdb", "0", "1"]), /NOPERM/);
+        assert.equal(asDefault(["-n", "0", "get", sessionKey]), "encrypted-session");
+    });
+
+    test("api cannot read a session", () => {
+        assert.match(asApi(0, ["get", sessionKey]), /NOPERM/);
+    });
+
+    test("api cannot delete a session", () => {
+        assert.match(asApi(0, ["del", sessionKey]), /NOPERM/);
+        assert.match(asApi(0, ["unlink", sessionKey]), /NOPERM/);
+        assert.match(asApi(0, ["rename", sessionKey, "stolen"]), /NOPERM/);
+        assert.equal(asDefault(["-n", "0", "get", sessionKey]), "encrypted-session");
+    });
+
+    test("api cannot change the config", () => {
+        assert.match(asApi(1, ["config", "set", "maxmemory", "1mb"]), /NOPERM/);
+        assert.match(asApi(1, ["acl", "setuser", redisApiUser, "~*"]), /NOPERM/);
+    });
+
+    test("default user keeps every right", () => {
+        assert.equal(asDefault(["-n", "0", "get", sessionKey]), "encrypted-session");
+        assert.equal(asDefault(["config", "get", "maxmemory"]).split("\n")[1], String(64 * 1024 * 1024));
+    });
+
+    test("health check passes as default", async () => {
+        assert.equal(await runHealthCheck(redisHealthCheckTest(port), { [redisCliAuthEnv]: password }), 0);
+    });
+
+    test("same passwords rejected", () => {
+        assert.throws(() => renderRedisConfig({ password, apiPassword: password, maxMemoryMb: 64 }), /apiPassword must differ from password/);
     });
 });
 

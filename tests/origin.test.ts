@@ -349,7 +349,11 @@ describe("origin (production config)", () => {
         const redis = new URL(env.REDIS_URL);
         assert.equal(redis.hostname, "redis");
         assert.equal(redis.pathname, "/1");
-        assert.equal(decodeURIComponent(redis.password), envOf(containerOf(run, "redis")).REDISCLI_AUTH);
+        assert.equal(redis.username, "netos-api");
+        assert.match(redis.password, /^[0-9a-f]{40}$/);
+        assert.notEqual(decodeURIComponent(redis.password), envOf(containerOf(run, "redis")).REDISCLI_AUTH);
+        const redisConfig: string = containerOf(run, "redis").inputs.uploads[0].content;
+        assert.ok(redisConfig.includes(`user netos-api on >${decodeURIComponent(redis.password)} resetkeys ~[^_]* `), "redis.conf lacks the api user with the api's password");
         assert.equal(env.AUTH_USER_HEADER, "X-NetOS-User");
         assert.equal(env.AUTH_ROLES_HEADER, "X-NetOS-Roles");
         assert.equal(env.PUBLIC_URL, "https://netos.xiberian.net");
