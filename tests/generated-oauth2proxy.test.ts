@@ -369,3 +369,95 @@ describe("oauth2-proxy live", () => {
         assert.doesNotMatch(cookie, /Domain=/i);
     });
 });
+
+// What OAuth2-Proxy itself passes on, which generated/nginx.ts must correct:
+// v7.15.6 copies client-sent Forwarded, X-Forwarded-Host and X-Forwarded-Proto
+// to its upstream even when the peer is not a trusted proxy.
+describe("oauth2-proxy forwarded headers live", () => {
+    let redis: ChildProcess | undefined;
+    let proxy: ChildProcess | undefined;
+    let upstream: http.Server | undefined;
+    let proxyPort: number;
+    const received: http.IncomingHttpHeaders[] = [];
+    const redisPassword = randomBytes(16).toString("hex");
+
+    before(async () => {
+        const redisPort = await freePort();
+        redis = spawn(redisServerBinary(), ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--requirepass", redisPassword], { stdio: ["ignore", "pipe", "pipe"] });
+        const redisOutput = collectOutput(redis);
+        await waitFor("redis-server", redis, redisOutput, async () => redisOutput().includes("Ready to accept connections"));
+
+        upstream = http.createServer((req, res) => {
+            received.push(req.headers);
+            res.writeHead(200, { "content-type": "text/plain" }).end("upstream");
+        });
+        await new Promise<void>((resolve) => upstream?.listen(0, "127.0.0.1", resolve));
+        const upstreamPort = (upstream.address() as { port: number }).port;
+
+        const issuer = `http://127.0.0.1:${await freePort()}`;
+        proxyPort = await freePort();
+        const args = oauth2ProxyArgs({
+            tenantId,
+            clientId,
+            publicOrigin: `http://127.0.0.1:${proxyPort}`,
+            allowedRoles: ["NetOS.User"],
+            // Loopback is not trusted here, so the test client plays an untrusted peer.
+            trustedProxyCidrs: ["10.213.7.0/24"],
+            issuerUrl: `${issuer}/${tenantId}/v2.0`,
+            skipDiscovery: true,
+            loginUrl: `${issuer}/${tenantId}/oauth2/v2.0/authorize`,
+            redeemUrl: `${issuer}/${tenantId}/oauth2/v2.0/token`,
+            jwksUrl: `${issuer}/${tenantId}/discovery/v2.0/keys`,
+            upstreamUrl: `http://127.0.0.1:${upstreamPort}/`,
+            httpAddress: `127.0.0.1:${proxyPort}`,
+            redisUrl: `redis://127.0.0.1:${redisPort}`,
+        });
+        // One unauthenticated path, so a request reaches the upstream without a session.
+        proxy = spawn(oauth2ProxyBinary(), [...args, "--skip-auth-route=^/probe$"], {
+            stdio: ["ignore", "pipe", "pipe"],
+            env: {
+                PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+                [oauth2ProxySecretEnv.clientSecret]: randomBytes(16).toString("hex"),
+                [oauth2ProxySecretEnv.cookieSecret]: oauth2ProxyCookieSecret(randomBytes(32).toString("base64")),
+                [oauth2ProxySecretEnv.redisPassword]: redisPassword,
+            },
+        });
+        const proxyOutput = collectOutput(proxy);
+        await waitFor("oauth2-proxy", proxy, proxyOutput, async () => (await get(proxyPort, "/ping")).status === 200);
+    });
+
+    after(async () => {
+        await stop(proxy);
+        await stop(redis);
+        await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
+    });
+
+    /** Sends /probe with client-chosen forwarding headers and returns what the upstream received. */
+    async function probe(): Promise<http.IncomingHttpHeaders> {
+        const before = received.length;
+        const reply = await new Promise<number>((resolve, reject) => {
+            const headers = { "X-Forwarded-Proto": "http", "X-Forwarded-Host": "evil.example", Forwarded: "for=192.0.2.1;host=evil.example;proto=http" };
+            const req = http.get({ host: "127.0.0.1", port: proxyPort, path: "/probe", headers, agent: false }, (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode ?? 0));
+            });
+            req.setTimeout(5000, () => req.destroy(new Error("GET /probe timed out after 5 s")));
+            req.on("error", reject);
+        });
+        assert.equal(reply, 200);
+        assert.equal(received.length, before + 1, "the upstream did not receive /probe");
+        return received[received.length - 1] as http.IncomingHttpHeaders;
+    }
+
+    test("passes client X-Forwarded-Proto", async () => {
+        assert.equal((await probe())["x-forwarded-proto"], "http");
+    });
+
+    test("passes client X-Forwarded-Host", async () => {
+        assert.equal((await probe())["x-forwarded-host"], "evil.example");
+    });
+
+    test("passes client Forwarded", async () => {
+        assert.equal((await probe()).forwarded, "for=192.0.2.1;host=evil.example;proto=http");
+    });
+});
