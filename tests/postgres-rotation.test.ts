@@ -21,7 +21,7 @@ import {
     postgresRoleSql,
 } from "../generated/postgres";
 import { postgresBinDir } from "./support/binaries";
-import { freePort } from "./support/chain";
+import { freePort } from "./support/ports";
 
 const superuser = "postgres";
 const readyLine = "roles and passwords applied";

@@ -17,7 +17,6 @@ import type { ChildProcess } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -28,6 +27,7 @@ import { oauth2ProxyArgs, oauth2ProxyPingPath, oauth2ProxySecretEnv } from "../.
 import type { OAuth2ProxyInput } from "../../generated/oauth2Proxy";
 import { oauth2CallbackPath, oauth2CallbackUrl } from "../../services";
 import { nginxBinary, oauth2ProxyBinary, redisServerBinary } from "./binaries";
+import { freePort } from "./ports";
 import { OidcIssuer } from "./oidcIssuer";
 import { StubUpstream } from "./stubUpstream";
 
@@ -120,27 +120,31 @@ export interface UnauthenticatedAudit {
 const readyTimeoutMs = 15_000;
 const stopTimeoutMs = 5_000;
 
-/** Returns a free TCP port on 127.0.0.1 (free when checked; another process could take it before use). */
-export async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => resolve());
-    });
-    const port = (server.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-}
-
 /** Children still running, killed by the exit and signal hooks if a run ends without `stop()`. */
 const liveChildren = new Set<ChildProcess>();
 /** Temp dirs of chains not yet stopped, removed by the same hooks. */
 const liveDirs = new Set<string>();
 let exitHooksInstalled = false;
 
+/**
+ * Sends a signal to a child's whole process group. Each program starts in a
+ * group of its own, so Nginx's workers go with their master instead of
+ * outliving it as orphans that still listen.
+ */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (child.pid === undefined) {
+        return;
+    }
+    try {
+        process.kill(-child.pid, signal);
+    } catch {
+        // The group is already gone.
+    }
+}
+
 function killLiveChildren(): void {
     for (const child of liveChildren) {
-        child.kill("SIGKILL");
+        signalGroup(child, "SIGKILL");
     }
     for (const dir of liveDirs) {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -194,7 +198,7 @@ class ManagedProcess {
     static spawn(name: string, command: string, args: readonly string[], env: Record<string, string>, logPath: string): ManagedProcess {
         const log = fs.openSync(logPath, "a");
         try {
-            const child = spawn(command, [...args], { env, stdio: ["ignore", log, log] });
+            const child = spawn(command, [...args], { env, stdio: ["ignore", log, log], detached: true });
             liveChildren.add(child);
             return new ManagedProcess(name, logPath, child);
         } finally {
@@ -235,8 +239,8 @@ class ManagedProcess {
         if (!this.running) {
             return;
         }
-        this.child.kill("SIGTERM");
-        const timer = setTimeout(() => this.child.kill("SIGKILL"), stopTimeoutMs);
+        signalGroup(this.child, "SIGTERM");
+        const timer = setTimeout(() => signalGroup(this.child, "SIGKILL"), stopTimeoutMs);
         await this.exited;
         clearTimeout(timer);
     }
