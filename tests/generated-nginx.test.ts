@@ -293,13 +293,37 @@ async function waitForHealth(port: number, nginx: ChildProcess): Promise<void> {
     throw new Error(`nginx did not answer /healthz on 127.0.0.1:${port} within 10 s`);
 }
 
+/** Starts Nginx in the foreground from a workspace's config and waits until /healthz answers. */
+async function startNginx(workspace: Workspace, port: number): Promise<ChildProcess> {
+    const nginx = spawn(nginxBinary(), ["-p", workspace.dir, "-e", path.join(workspace.dir, "error.log"), "-c", workspace.configPath, "-g", "daemon off;"], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    nginx.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    nginx.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+        await waitForHealth(port, nginx);
+    } catch (error) {
+        throw new Error(`${(error as Error).message}\n${output}`);
+    }
+    return nginx;
+}
+
+/** Stops an Nginx started by `startNginx` and waits for it to exit. */
+async function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
+    if (nginx && nginx.exitCode === null) {
+        const exited = new Promise((resolve) => nginx.once("exit", resolve));
+        nginx.kill("SIGTERM");
+        await exited;
+    }
+}
+
 describe("nginx live chain", () => {
     let web: Stub;
     let api: Stub;
     let nginx: ChildProcess;
     let port: number;
     let workspace: Workspace;
-    let nginxOutput = "";
 
     before(async () => {
         web = await startStub("web");
@@ -316,22 +340,11 @@ describe("nginx live chain", () => {
             workerProcesses: 1,
             ...fileInputs(workspace.dir),
         }));
-        nginx = spawn(nginxBinary(), ["-p", workspace.dir, "-e", path.join(workspace.dir, "error.log"), "-c", workspace.configPath, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
-        nginx.stdout?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
-        nginx.stderr?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
-        try {
-            await waitForHealth(port, nginx);
-        } catch (error) {
-            throw new Error(`${(error as Error).message}\n${nginxOutput}`);
-        }
+        nginx = await startNginx(workspace, port);
     });
 
     after(async () => {
-        if (nginx && nginx.exitCode === null) {
-            const exited = new Promise((resolve) => nginx.once("exit", resolve));
-            nginx.kill("SIGTERM");
-            await exited;
-        }
+        await stopNginx(nginx);
         web?.server.close();
         api?.server.close();
         if (workspace) {
@@ -466,7 +479,6 @@ describe("nginx allow list live", () => {
     let nginx: ChildProcess;
     let port: number;
     let workspace: Workspace;
-    let nginxOutput = "";
     // 127.0.0.3 plays the SSO proxy; 127.0.0.1 and 127.0.0.2 play web or any other peer.
     const ssoProxyAddress = "127.0.0.3";
 
@@ -487,22 +499,11 @@ describe("nginx allow list live", () => {
             publicOrigin: "https://netos.example.test",
             ...fileInputs(workspace.dir),
         }));
-        nginx = spawn(nginxBinary(), ["-p", workspace.dir, "-e", path.join(workspace.dir, "error.log"), "-c", workspace.configPath, "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
-        nginx.stdout?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
-        nginx.stderr?.on("data", (chunk: Buffer) => (nginxOutput += chunk.toString()));
-        try {
-            await waitForHealth(port, nginx);
-        } catch (error) {
-            throw new Error(`${(error as Error).message}\n${nginxOutput}`);
-        }
+        nginx = await startNginx(workspace, port);
     });
 
     after(async () => {
-        if (nginx && nginx.exitCode === null) {
-            const exited = new Promise((resolve) => nginx.once("exit", resolve));
-            nginx.kill("SIGTERM");
-            await exited;
-        }
+        await stopNginx(nginx);
         web?.server.close();
         api?.server.close();
         if (workspace) {
