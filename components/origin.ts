@@ -294,6 +294,8 @@ export class Origin extends pulumi.ComponentResource {
                     ]),
                 ),
                 ports: debug === undefined ? undefined : [{ internal: services.ssoProxy.port, external: debug.port, ip: debug.ip }],
+                // A published host port can be bound by one container at a time, so the replacement waits for the old one to stop.
+                stopBeforeReplace: debug !== undefined,
                 healthCheck: health(wgetHealthCheckTest(services.ssoProxy.port, oauth2ProxyPingPath), 10),
                 stopGraceSeconds: 20,
                 startAfter: [publicProxy, redis],

@@ -400,6 +400,12 @@ describe("origin options", () => {
                 assert.deepEqual(ports, [], `${service} publishes a port`);
             }
         }
+        assert.equal(containerOf(run, "ssoProxy").options.deleteBeforeReplace, true, "a replacement would collide on the published host port");
+    });
+
+    test("sso-proxy starts new first", async () => {
+        const run = await runProgram();
+        assert.equal(containerOf(run, "ssoProxy").options.deleteBeforeReplace, false);
     });
 
     test("adopts existing volumes", async () => {
