@@ -226,7 +226,7 @@ export function checkHealthPath(value: string): string | undefined {
 /** Reads and validates the Docker origin settings, reporting problems to `reader`. */
 export function readOriginConfig(reader: ConfigReader): OriginConfig {
     // docker:host belongs to the Docker provider's namespace; the program passes it to its explicit provider.
-    const dockerHost = readDockerHost();
+    const dockerHost = readDockerHost(reader);
     const images = readImages(reader);
     const registry = readRegistry(reader);
 
@@ -355,10 +355,25 @@ export function subnetsOverlap(first: string, second: string): boolean {
     return firstStart <= secondEnd && secondStart <= firstEnd;
 }
 
-function readDockerHost(): string | undefined {
+/**
+ * Reads `docker:host`. Without it the provider falls back to `DOCKER_HOST` and
+ * then to this machine's Docker socket, so a stack run from a workstation would
+ * silently put production containers and volumes there: one of the two must be set.
+ */
+function readDockerHost(reader: ConfigReader): string | undefined {
     // NOTE: the value is passed on unchecked; the Docker provider rejects a malformed address itself.
     const raw = pulumi.runtime.getConfig("docker:host");
-    return raw === undefined || raw === "" ? undefined : raw;
+    if (raw !== undefined && raw !== "") {
+        return raw;
+    }
+    if (!process.env["DOCKER_HOST"]) {
+        reader.reportKey(
+            "docker:host",
+            "missing: neither docker:host nor the DOCKER_HOST environment variable is set, so the Docker provider would use this machine's local Docker.",
+            "pulumi config set docker:host ssh://<user>@<docker host>, or export DOCKER_HOST; to deploy to this machine on purpose, set docker:host to unix:///var/run/docker.sock",
+        );
+    }
+    return undefined;
 }
 
 const imageKeys: Readonly<Record<OriginService, string>> = {

@@ -68,9 +68,14 @@ export class ConfigReader {
         return `pulumi config set ${flags ? `${flags} ` : ""}${this.qualify(key)} ${quoted}`;
     }
 
-    /** Records a problem with a key. */
+    /** Records a problem with a key of this namespace. */
     report(key: string, message: string, fix: string): void {
-        this.problems.push({ key: this.qualify(key), message, fix });
+        this.reportKey(this.qualify(key), message, fix);
+    }
+
+    /** Records a problem with a fully qualified key, such as a provider's `docker:host`. */
+    reportKey(qualifiedKey: string, message: string, fix: string): void {
+        this.problems.push({ key: qualifiedKey, message, fix });
     }
 
     /**

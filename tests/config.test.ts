@@ -202,6 +202,43 @@ describe("invalid stack config", () => {
         assert.equal(issuerFlag, "--oidc-issuer-url=https://login.microsoftonline.com/4944843d-e347-4fe7-a279-4006ce5efc33/v2.0");
     });
 
+    test("docker host required", async () => {
+        const saved = process.env["DOCKER_HOST"];
+        delete process.env["DOCKER_HOST"];
+        try {
+            const { error, registered } = await expectConfigError({ unset: ["docker:host"] });
+            const problem = error.problems.find((candidate) => candidate.key === "docker:host");
+            assert.ok(problem, error.message);
+            assert.equal(
+                problem.message,
+                "missing: neither docker:host nor the DOCKER_HOST environment variable is set, so the Docker provider would use this machine's local Docker.",
+            );
+            assert.match(problem.fix, /^pulumi config set docker:host ssh:\/\/<user>@<docker host>, or export DOCKER_HOST/);
+            assert.equal(registered, 0);
+        } finally {
+            if (saved !== undefined) {
+                process.env["DOCKER_HOST"] = saved;
+            }
+        }
+    });
+
+    test("DOCKER_HOST satisfies docker host", async () => {
+        const saved = process.env["DOCKER_HOST"];
+        process.env["DOCKER_HOST"] = "ssh://deploy@origin.netos.test";
+        try {
+            const run = await runProgram({ unset: ["docker:host"] });
+            const provider = findResource(run, "pulumi:providers:docker", "docker");
+            // The Docker SDK fills an unset host from DOCKER_HOST.
+            assert.equal(provider.inputs.host, "ssh://deploy@origin.netos.test");
+        } finally {
+            if (saved === undefined) {
+                delete process.env["DOCKER_HOST"];
+            } else {
+                process.env["DOCKER_HOST"] = saved;
+            }
+        }
+    });
+
     test("all problems reported at once", async () => {
         const { error, registered } = await expectConfigError({
             config: { hostname: "http://netos.xiberian.net/", entraTenantId: "tenant", clientSecretValidityDays: "0" },

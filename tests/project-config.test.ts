@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { renderConfigTable, tableEnd, tableStart } from "../scripts/configTable";
-import { repoRoot, stackConfig } from "./support/mocks";
+import { operatorConfig, repoRoot, stackConfig } from "./support/mocks";
 
 const project = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8"));
 const declarations: Record<string, { default?: unknown; type?: string }> = project.config;
@@ -36,14 +36,14 @@ describe("Pulumi.yaml", () => {
     });
 
     test("declares every key read", async () => {
-        const { value, keysRead } = await loadWith(stackConfig("prod"));
+        const { value, keysRead } = await loadWith({ ...operatorConfig, ...stackConfig("prod") });
         assert.equal((value as { error?: string }).error, undefined);
         assert.deepEqual(keysRead, Object.keys(declarations).sort());
     });
 
     // Unknown-key detection relies on every reader asking for its keys whatever the other settings are.
     test("reads every key with Access off", async () => {
-        const { value, keysRead } = await loadWith({ ...stackConfig("prod"), "netos:accessEnabled": "false", "netos:roleGroups": {} });
+        const { value, keysRead } = await loadWith({ ...operatorConfig, ...stackConfig("prod"), "netos:accessEnabled": "false", "netos:roleGroups": {} });
         assert.equal((value as { error?: string }).error, undefined);
         assert.deepEqual(keysRead, Object.keys(declarations).sort());
     });
@@ -59,7 +59,7 @@ describe("Pulumi.yaml", () => {
             continue;
         }
         test(`default of ${key} matches code`, async () => {
-            const withoutKey = stackConfig("prod");
+            const withoutKey = { ...operatorConfig, ...stackConfig("prod") };
             delete withoutKey[`netos:${key}`];
             const codeDefault = await loadWith(withoutKey);
             const declaredDefault = await loadWith({ ...withoutKey, [`netos:${key}`]: declaration.default });

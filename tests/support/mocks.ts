@@ -84,6 +84,12 @@ function findSecretPaths(value: unknown, prefix = ""): string[] {
     return Object.entries(record).flatMap(([key, child]) => findSecretPaths(child, prefix === "" ? key : `${prefix}.${key}`));
 }
 
+/**
+ * Settings an operator supplies beside the stack file, as the deploy workflow
+ * does with DOCKER_HOST. The address is never contacted: providers are mocked.
+ */
+export const operatorConfig: Readonly<Record<string, unknown>> = { "docker:host": "ssh://deploy@origin.netos.test" };
+
 /** Reads a stack file's config and Pulumi.yaml's defaults as the CLI would merge them. */
 export function stackConfig(stack = "prod"): Record<string, unknown> {
     const project = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8"));
@@ -318,7 +324,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRun> 
 export async function runProgramSettled(options: RunOptions = {}): Promise<{ run: ProgramRun; error?: unknown }> {
     patchMockMonitor();
     const stack = options.stack ?? "prod";
-    const config = options.replaceConfig ? {} : stackConfig("prod");
+    const config: Record<string, unknown> = options.replaceConfig ? {} : { ...operatorConfig, ...stackConfig("prod") };
     for (const key of options.unset ?? []) {
         delete config[qualify(key)];
     }
