@@ -136,7 +136,17 @@ go_install() {
   [[ "$found" == "$version" ]] || fail "$name built, but $gobin/$name reports version '${found:-none}' instead of $version."
 }
 
+# The pinned @pulumi/pulumi and the test runner's flags need Node.js 20 or newer.
+check_node() {
+  command -v node >/dev/null || fail "node not found; install Node.js 20 or newer and run this script again. Debian 12's own nodejs package is Node.js 18, which is too old."
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  ((major >= 20)) || fail "Node.js $(node --version) is too old; install Node.js 20 or newer and run this script again."
+  step "node: $(node --version)"
+}
+
 check_platform
+check_node
 install_npm_packages
 install_debian_packages
 check_go
