@@ -161,7 +161,7 @@ export class EntraApplication extends pulumi.ComponentResource {
                 rotateWhenChanged: { rotation: args.clientSecretRotation },
             },
             // The default create-before-delete order lets the new secret reach
-            // OAuth2-Proxy before Entra forgets the old one.
+            // OAuth2-Proxy before Entra deletes the old one.
             { parent: this, additionalSecretOutputs: ["value"] },
         );
 

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 export interface ConfigProblem {
     /** The fully qualified key, for example `netos:hostname`. */
     readonly key: string;
-    /** What is wrong, including the value received (never a secret's value). */
+    /** The rule the value breaks, with the value received (never a secret's value). */
     readonly message: string;
     /** The command or edit that fixes it. */
     readonly fix: string;

@@ -1,10 +1,10 @@
 /**
  * `npm run local`: runs the sign-in chain on this machine for a browser.
  *
- * Starts the same chain as the end-to-end tests, all on 127.0.0.1: OAuth2-Proxy
- * v7.15.6, Nginx and Redis with the generated configuration, a stand-in for
- * Entra ID with a page to pick a test user, and stub web and API apps that
- * show who is signed in. There is no TLS, so the public origin is
+ * Starts the same chain as the end-to-end tests, all on 127.0.0.1. OAuth2-Proxy
+ * v7.15.6, Nginx and Redis run with the generated configuration. A stand-in for
+ * Entra ID offers a page to pick a test user, and stub web and API apps show
+ * who is signed in. There is no TLS, so the public origin is
  * http://127.0.0.1:<port> and the session cookie is not Secure. Production
  * defaults are unchanged. Stops everything on Ctrl-C or SIGTERM.
  *

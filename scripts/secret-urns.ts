@@ -105,7 +105,11 @@ function main(): void {
 
     if (secret !== undefined) {
         if (found[secret].length === 0) {
-            console.error(`${secret} not found in this stack: no resource holds it. Access is off or uses an existing identity provider, or the stack was never deployed.`);
+            const reason =
+                secret === "accessClientSecret"
+                    ? "Access is off or uses an existing identity provider, or the stack was never deployed"
+                    : "the stack was never deployed, or its state is from an older version of this program";
+            console.error(`${secret} not found in this stack: no resource contains it, because ${reason}.`);
             process.exitCode = 1;
             return;
         }

@@ -58,7 +58,8 @@ describe("validators", () => {
 async function expectConfigError(options: Parameters<typeof runProgramSettled>[0]): Promise<{ error: ConfigError; registered: number }> {
     const { run, error } = await runProgramSettled(options);
     // The mock helper loads the program afresh, so its ConfigError class is not this module's: compare by name.
-    assert.ok(error instanceof Error && error.name === "ConfigError", `expected a ConfigError, got ${String(error)}`);
+    assert.ok(error instanceof Error, `expected a ConfigError, got ${String(error)}`);
+    assert.equal(error.name, "ConfigError", `expected a ConfigError, got ${String(error)}`);
     return { error: error as ConfigError, registered: run.resources.length };
 }
 

@@ -293,7 +293,21 @@ async function waitForHealth(port: number, nginx: ChildProcess): Promise<void> {
     throw new Error(`nginx did not answer /healthz on 127.0.0.1:${port} within 10 s`);
 }
 
-/** Starts Nginx in the foreground from a workspace's config and waits until /healthz answers. */
+/** Returns the input of a live Nginx on 127.0.0.1 in front of the two stubs. */
+function liveInput(workspace: Workspace, port: number, web: Stub, api: Stub): NginxConfigInput {
+    return {
+        apiUserHeader: userHeader,
+        apiRolesHeader: rolesHeader,
+        listenAddress: "127.0.0.1",
+        listenPort: port,
+        webUpstream: `http://127.0.0.1:${web.port}`,
+        apiUpstream: `http://127.0.0.1:${api.port}`,
+        workerProcesses: 1,
+        ...fileInputs(workspace.dir),
+    };
+}
+
+/** Starts Nginx in the foreground from a workspace's config and waits until /healthz returns 200. */
 async function startNginx(workspace: Workspace, port: number): Promise<ChildProcess> {
     const nginx = spawn(nginxBinary(), ["-p", workspace.dir, "-e", path.join(workspace.dir, "error.log"), "-c", workspace.configPath, "-g", "daemon off;"], {
         stdio: ["ignore", "pipe", "pipe"],
@@ -330,16 +344,7 @@ describe("nginx live chain", () => {
         api = await startStub("api");
         port = await freePort();
         workspace = makeWorkspace();
-        writeFileSync(workspace.configPath, renderNginxConfig({
-            apiUserHeader: userHeader,
-            apiRolesHeader: rolesHeader,
-            listenAddress: "127.0.0.1",
-            listenPort: port,
-            webUpstream: `http://127.0.0.1:${web.port}`,
-            apiUpstream: `http://127.0.0.1:${api.port}`,
-            workerProcesses: 1,
-            ...fileInputs(workspace.dir),
-        }));
+        writeFileSync(workspace.configPath, renderNginxConfig(liveInput(workspace, port, web, api)));
         nginx = await startNginx(workspace, port);
     });
 
@@ -487,18 +492,14 @@ describe("nginx allow list live", () => {
         api = await startStub("api");
         port = await freePort();
         workspace = makeWorkspace();
-        writeFileSync(workspace.configPath, renderNginxConfig({
-            apiUserHeader: userHeader,
-            apiRolesHeader: rolesHeader,
-            listenAddress: "127.0.0.1",
-            listenPort: port,
-            webUpstream: `http://127.0.0.1:${web.port}`,
-            apiUpstream: `http://127.0.0.1:${api.port}`,
-            workerProcesses: 1,
-            allowedSources: [`${ssoProxyAddress}/32`],
-            publicOrigin: "https://netos.example.test",
-            ...fileInputs(workspace.dir),
-        }));
+        writeFileSync(
+            workspace.configPath,
+            renderNginxConfig({
+                ...liveInput(workspace, port, web, api),
+                allowedSources: [`${ssoProxyAddress}/32`],
+                publicOrigin: "https://netos.example.test",
+            }),
+        );
         nginx = await startNginx(workspace, port);
     });
 

@@ -297,7 +297,7 @@ describe("postgres health check (real PostgreSQL)", () => {
     });
 
     after(async () => {
-        // SIGINT asks PostgreSQL for a fast shutdown.
+        // SIGINT makes PostgreSQL do a fast shutdown.
         await stopServer(server, "SIGINT");
         fs.rmSync(dir, { recursive: true, force: true });
     });

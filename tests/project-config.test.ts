@@ -50,7 +50,8 @@ describe("Pulumi.yaml", () => {
 
     test("every key has a description", () => {
         for (const [key, declaration] of Object.entries<any>(declarations)) {
-            assert.ok(declaration.description && declaration.description.length > 10, `netos:${key} needs a description`);
+            assert.equal(typeof declaration.description, "string", `netos:${key} needs a description`);
+            assert.ok(declaration.description.length > 10, `netos:${key} has a description too short to help`);
         }
     });
 
@@ -85,7 +86,8 @@ describe("README", () => {
         const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
         const start = readme.indexOf(tableStart);
         const end = readme.indexOf(tableEnd);
-        assert.ok(start >= 0 && end > start, "README.md lacks the config-table markers");
+        assert.ok(start >= 0, "README.md lacks the config-table start marker");
+        assert.ok(end > start, "README.md lacks the config-table end marker after the start marker");
         const table = readme.slice(start + tableStart.length, end).trim();
         const expected = renderConfigTable(fs.readFileSync(path.join(repoRoot, "Pulumi.yaml"), "utf8"));
         assert.equal(table, expected, "README config table is stale: run npm run docs:config");

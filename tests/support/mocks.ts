@@ -2,7 +2,7 @@
  * Runs the Pulumi program under `pulumi.runtime.setMocks` and records every
  * registration with its inputs, which inputs are secret, and its resource
  * options. Invokes that are not in `mockedInvokes` throw, so a new data-source
- * call cannot slip through with a made-up answer.
+ * call cannot pass with a made-up result.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -126,7 +126,7 @@ export const mockCloudflare = {
 
 type InvokeHandler = (inputs: Record<string, any>) => Record<string, any>;
 
-/** Answers for every data source the program may call, keyed by invoke token. */
+/** Results for every data source the program may call, keyed by invoke token. */
 export const mockedInvokes: Record<string, InvokeHandler> = {
     "azuread:index/getClientConfig:getClientConfig": () => ({
         clientId: "11111111-1111-1111-1111-111111111111",
